@@ -1,0 +1,30 @@
+# make test   -- set up .venv (if needed) and run the test suite
+# make book   -- set up .venv (if needed), execute the notebooks with papermill, build _build/html
+# make lab    -- open the notebooks in JupyterLab with the project's kernel
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= ci
+
+.PHONY: test book lab setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test]'
+	$(PY) -m ipykernel install --sys-prefix --name alexnet --display-name "AlexNet (.venv)" >/dev/null
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+book: $(STAMP)
+	$(PY) -m alexnet book --profile $(PROFILE)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+clean:
+	rm -rf _build

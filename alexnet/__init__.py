@@ -1,0 +1,20 @@
+"""alexnet: a faithful, runnable reproduction of Krizhevsky, Sutskever and Hinton (NIPS 2012)."""
+from .layers import LocalResponseNorm, PaperDropout, local_response_norm
+from .model import AlexNet
+from .optim import PaperSGD
+from .summary import count_parameters, summary
+from .torchvision_compat import load_torchvision_state_dict, torchvision_layout
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlexNet",
+    "LocalResponseNorm",
+    "PaperDropout",
+    "PaperSGD",
+    "count_parameters",
+    "load_torchvision_state_dict",
+    "local_response_norm",
+    "summary",
+    "torchvision_layout",
+]
