@@ -1,0 +1,247 @@
+"""Figures for the book: conv1 kernels (Figure 3), top-5 predictions and nearest neighbours
+(Figure 4, Section 6.1), and training curves that any chapter can reuse.
+
+Every function draws onto a new matplotlib figure (or onto the ``ax`` it is given) and returns it;
+notebooks call ``plt.show()``. Images are shown with a per-image (or per-kernel) min-max
+normalisation, so any input scaling or mean subtraction displays sensibly.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = [
+    "to_display",
+    "kernel_mosaic",
+    "filter_grid",
+    "prediction_panels",
+    "neighbour_panels",
+    "training_curves",
+]
+
+#: The paper's figures mark the correct label in red.
+CORRECT_COLOUR = "#d62728"
+OTHER_COLOUR = "#8c9fb5"
+
+
+def to_display(image: torch.Tensor | np.ndarray, mean: torch.Tensor | np.ndarray | None = None) -> np.ndarray:
+    """A ``(3, H, W)`` image (or kernel) as an ``(H, W, 3)`` array in [0, 1] for ``imshow``.
+
+    ``mean`` (the mean image the data pipeline subtracted, any shape that broadcasts) is added back
+    first; then the array is min-max normalised on its own, as the paper shows its kernels.
+    A constant array becomes mid-grey.
+    """
+    x = torch.as_tensor(image).detach().to("cpu", torch.float64)
+    if x.dim() != 3 or x.shape[0] not in (1, 3):
+        raise ValueError(f"to_display expects a (3, H, W) or (1, H, W) array, got shape {tuple(x.shape)}")
+    if mean is not None:
+        m = torch.as_tensor(mean).to(torch.float64)
+        if m.shape[-2:] != x.shape[-2:] and m.dim() == 3 and m.shape[-1] > 1:
+            m = torch.nn.functional.interpolate(m[None], size=x.shape[-2:], mode="bilinear")[0]
+        x = x + m
+    lo, hi = x.min(), x.max()
+    x = (x - lo) / (hi - lo) if hi > lo else torch.full_like(x, 0.5)
+    if x.shape[0] == 1:
+        x = x.expand(3, -1, -1)
+    return x.permute(1, 2, 0).numpy()
+
+
+def kernel_mosaic(kernels: torch.Tensor, cols: int = 8, gap: int = 1) -> np.ndarray:
+    """``(N, 3, h, w)`` kernels tiled into one ``(rows*(h+gap)-gap, ...)`` RGB array.
+
+    Each kernel is min-max normalised on its own (Figure 3's display); gaps are white.
+    """
+    if kernels.dim() != 4 or kernels.shape[1] != 3:
+        raise ValueError(f"kernel_mosaic expects (N, 3, h, w) kernels, got shape {tuple(kernels.shape)}")
+    n, _, h, w = kernels.shape
+    cols = max(1, min(cols, n))
+    rows = math.ceil(n / cols)
+    out = np.ones((rows * (h + gap) - gap, cols * (w + gap) - gap, 3))
+    for i in range(n):
+        r, c = divmod(i, cols)
+        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = to_display(kernels[i])
+    return out
+
+
+def filter_grid(
+    towers: Sequence[torch.Tensor],
+    stats: Sequence[float] | None = None,
+    cols: int = 8,
+    title: str | None = "conv1 kernels (Figure 3)",
+    tower_names: Sequence[str] | None = None,
+) -> Figure:
+    """Figure 3: each tower's conv1 kernels as a grid, one panel per tower, stacked as in the paper.
+
+    ``stats`` (one number per tower, e.g. the mean colour specificity) goes into each panel's title.
+    """
+    if not towers:
+        raise ValueError("filter_grid needs at least one tower of kernels")
+    mosaics = [kernel_mosaic(k, cols) for k in towers]
+    heights = [m.shape[0] for m in mosaics]
+    width = max(m.shape[1] for m in mosaics)
+    fig, axes = plt.subplots(len(towers), 1, figsize=(0.11 * width + 1, 0.11 * sum(heights) + 0.9 * len(towers)),
+                             gridspec_kw=dict(height_ratios=heights), squeeze=False)
+    for i, (ax, mosaic) in enumerate(zip(axes[:, 0], mosaics)):
+        ax.imshow(mosaic, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        name = tower_names[i] if tower_names else f"tower {i + 1} (the paper's GPU {i + 1})"
+        label = f"{name}: {towers[i].shape[0]} kernels"
+        if stats is not None:
+            label += f", colour specificity {stats[i]:.2f}"
+        ax.set_title(label, fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def prediction_panels(
+    images: torch.Tensor,
+    probs: torch.Tensor,
+    indices: torch.Tensor,
+    class_names: Sequence[str],
+    targets: Sequence[int] | torch.Tensor | None = None,
+    cols: int = 4,
+    mean: torch.Tensor | None = None,
+    title: str | None = "top-5 predictions on held-out images (Figure 4, left)",
+) -> Figure:
+    """Figure 4 (left): each image above a bar chart of its five most probable labels.
+
+    The true class (``targets``), when it is among the five, is drawn in red as in the paper; the
+    image's caption is its true class.
+    """
+    n = images.shape[0]
+    if probs.shape[0] != n or indices.shape != probs.shape:
+        raise ValueError(f"prediction_panels: {n} images but probabilities {tuple(probs.shape)} "
+                         f"and indices {tuple(indices.shape)}")
+    cols = max(1, min(cols, n))
+    rows = math.ceil(n / cols)
+    k = probs.shape[1]
+    fig = plt.figure(figsize=(3.0 * cols, 4.4 * rows))
+    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[2.2, 1.4] * rows, hspace=0.35, wspace=0.75)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        ax = fig.add_subplot(grid[2 * r, c])
+        ax.imshow(to_display(images[i], mean), interpolation="bilinear")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        target = None if targets is None else int(targets[i])
+        if target is not None:
+            ax.set_title(class_names[target], fontsize=10, fontweight="bold")
+        bars = fig.add_subplot(grid[2 * r + 1, c])
+        names = [class_names[int(j)] for j in indices[i]]
+        colours = [CORRECT_COLOUR if int(j) == target else OTHER_COLOUR for j in indices[i]]
+        bars.barh(range(k), probs[i].numpy(), color=colours)
+        bars.set_yticks(range(k))
+        bars.set_yticklabels(names, fontsize=8)
+        bars.invert_yaxis()
+        bars.set_xlim(0, 1)
+        bars.set_xticks([0, 0.5, 1])
+        bars.tick_params(axis="x", labelsize=7)
+        if r == rows - 1:
+            bars.set_xlabel("probability", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return fig
+
+
+def neighbour_panels(
+    queries: torch.Tensor,
+    gallery: torch.Tensor,
+    feature_idx: torch.Tensor,
+    pixel_idx: torch.Tensor,
+    class_names: Sequence[str] | None = None,
+    query_labels: Sequence[int] | torch.Tensor | None = None,
+    gallery_labels: Sequence[int] | torch.Tensor | None = None,
+    mean: torch.Tensor | None = None,
+    title: str | None = "nearest training images (Figure 4, right)",
+) -> Figure:
+    """Figure 4 (right): a query per row, its nearest training images in the last hidden layer,
+    then its nearest in pixel space.
+
+    With labels, each neighbour is captioned with its class, in red when it differs from the query's.
+    """
+    q, k = feature_idx.shape
+    if pixel_idx.shape != feature_idx.shape or queries.shape[0] != q:
+        raise ValueError(f"neighbour_panels: {queries.shape[0]} queries, feature neighbours "
+                         f"{tuple(feature_idx.shape)}, pixel neighbours {tuple(pixel_idx.shape)}")
+    cols = 1 + k + 1 + k
+    fig, axes = plt.subplots(q, cols, figsize=(1.25 * cols, 1.45 * q + 0.9), squeeze=False,
+                             gridspec_kw=dict(width_ratios=[1] + [1] * k + [0.25] + [1] * k))
+    labelled = class_names is not None and query_labels is not None and gallery_labels is not None
+    for r in range(q):
+        cells = [(0, queries[r], None)]
+        cells += [(1 + j, gallery[int(feature_idx[r, j])], int(feature_idx[r, j])) for j in range(k)]
+        cells += [(2 + k + j, gallery[int(pixel_idx[r, j])], int(pixel_idx[r, j])) for j in range(k)]
+        axes[r, 1 + k].axis("off")
+        for col, img, g in cells:
+            ax = axes[r, col]
+            ax.imshow(to_display(img, mean), interpolation="bilinear")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if labelled:
+                own = int(query_labels[r])
+                cls = own if g is None else int(gallery_labels[g])
+                ax.set_xlabel(class_names[cls], fontsize=7, color="black" if cls == own else CORRECT_COLOUR,
+                              fontweight="bold" if g is None else "normal")
+            if g is None:
+                for side in ax.spines.values():
+                    side.set_linewidth(2.5)
+    axes[0, 0].set_title("query", fontsize=9)
+    axes[0, 1 + k // 2].set_title(f"{k} nearest in the last hidden layer (fc7)", fontsize=9, loc="center")
+    axes[0, 2 + k + k // 2].set_title(f"{k} nearest in pixel space", fontsize=9, loc="center")
+    if title:
+        fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(
+    history: Sequence[Mapping[str, Any]] | Any,
+    metrics: Sequence[str] | None = None,
+    x: str = "epoch",
+    ax: Axes | None = None,
+    title: str | None = None,
+    ylabel: str | None = None,
+    logy: bool = False,
+    labels: Mapping[str, str] | None = None,
+) -> Axes:
+    """Plot ``metrics`` of a training history against ``x``.
+
+    ``history`` is a list of per-epoch dicts (``metrics.jsonl`` records) or a pandas DataFrame.
+    Without ``metrics``, every numeric column but ``x`` is drawn. Returns the Axes.
+    """
+    import pandas as pd
+
+    df = history if isinstance(history, pd.DataFrame) else pd.DataFrame(list(history))
+    if df.empty:
+        raise ValueError("training_curves: the history is empty")
+    if x not in df:
+        raise ValueError(f"training_curves: x={x!r} is not in the history's columns {list(df.columns)}")
+    if metrics is None:
+        metrics = [c for c in df.columns if c != x and pd.api.types.is_numeric_dtype(df[c])]
+    missing = [m for m in metrics if m not in df]
+    if missing:
+        raise ValueError(f"training_curves: metric(s) {missing} not in the history's columns {list(df.columns)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for m in metrics:
+        ax.plot(df[x], df[m], marker="o" if len(df) < 30 else None, label=(labels or {}).get(m, m))
+    ax.set_xlabel(x)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
