@@ -1,0 +1,118 @@
+"""The paper's transforms on ``uint8 (3, R, R)`` images (already rescaled and centre-cropped).
+
+* Section 2: subtract the mean image; values are "centred raw RGB", i.e. ``scale * pixel/255 -
+  mean`` with ``scale=255`` by default (the paper's raw values; ``scale=1.0`` gives ``[0, 1]``).
+* Section 4.1: random ``crop x crop`` patches (224, or 227 as Caffe) and horizontal reflections;
+  PCA colour augmentation (:class:`PCALighting`); at test time the centre patch
+  (:class:`CentreCrop`) or the ten patches (:class:`TenCrop`: four corners and the centre, and
+  their mirrors).
+
+The mean image is subtracted from the full ``R x R`` image (the patch of the mean under the
+patch of the image), then the patch is mirrored: exactly "mean-subtract, then crop and flip".
+Randomness comes from ``torch``'s global generator, which DataLoader seeds per worker.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .stats import PCAStats
+
+__all__ = ["PCALighting", "RandomCropFlip", "CentreCrop", "TenCrop", "pca_lighting", "augmentation_factor"]
+
+
+def _centred_patch(img: Tensor, mean: Tensor, top: int, left: int, crop: int, scale: float) -> Tensor:
+    patch = img[..., top:top + crop, left:left + crop].to(torch.float32) * (scale / 255.0)
+    if mean.shape[-1] == 1:  # a per-channel mean (3, 1, 1)
+        return patch - mean
+    return patch - mean[..., top:top + crop, left:left + crop]
+
+
+def _check(img: Tensor, crop: int) -> None:
+    h, w = img.shape[-2:]
+    if h < crop or w < crop:
+        raise ValueError(f"crop {crop} is larger than the {h}x{w} image; use resize >= crop")
+
+
+def pca_lighting(x: Tensor, eigvals: Tensor, eigvecs: Tensor, alpha: Tensor) -> Tensor:
+    """Section 4.1: add ``eigvecs @ (alpha * eigvals)`` to every pixel of ``x``.
+
+    ``x`` is ``(3, H, W)`` or a batch ``(N, 3, H, W)`` with ``alpha`` of shape ``(3,)`` or ``(N, 3)``.
+    """
+    shift = (alpha * eigvals) @ eigvecs.T  # (3,) or (N, 3): row form of eigvecs @ (alpha*eigvals)
+    return x + shift[..., :, None, None]
+
+
+class PCALighting:
+    """Section 4.1 colour augmentation with ``alpha ~ N(0, std)`` drawn afresh at every call.
+
+    The paper's formula literally: ``[p1 p2 p3][a1*l1, a2*l2, a3*l3]^T`` with the covariance
+    eigenvalues ``l_i`` of RGB in ``[0, 1]`` units, the result multiplied by ``scale`` to match the
+    image's units (the formula is not scale-free; the book discusses it).
+    """
+
+    def __init__(self, stats: PCAStats, std: float = 0.1, scale: float = 255.0) -> None:
+        self.eigvals = stats.eigvals.to(torch.float32) * scale
+        self.eigvecs = stats.eigvecs.to(torch.float32)
+        self.std = std
+
+    def __call__(self, x: Tensor) -> Tensor:
+        alpha = torch.randn(3) * self.std
+        return pca_lighting(x, self.eigvals, self.eigvecs, alpha)
+
+    def __repr__(self) -> str:
+        return f"PCALighting(eigvals={self.eigvals.tolist()}, std={self.std})"
+
+
+class RandomCropFlip:
+    """Training: mean subtraction, a random ``crop x crop`` patch, a mirror with probability 1/2,
+    then PCA lighting when ``lighting`` is given (Sections 2 and 4.1)."""
+
+    def __init__(self, mean: Tensor, crop: int = 224, *, scale: float = 255.0, flip: bool = True,
+                 lighting: PCALighting | None = None) -> None:
+        self.mean, self.crop, self.scale, self.flip, self.lighting = mean, crop, scale, flip, lighting
+
+    def __call__(self, img: Tensor) -> Tensor:
+        _check(img, self.crop)
+        h, w = img.shape[-2:]
+        top = int(torch.randint(0, h - self.crop + 1, ()))
+        left = int(torch.randint(0, w - self.crop + 1, ()))
+        x = _centred_patch(img, self.mean, top, left, self.crop, self.scale)
+        if self.flip and bool(torch.rand(()) < 0.5):
+            x = x.flip(-1)
+        if self.lighting is not None:
+            x = self.lighting(x)
+        return x.contiguous()
+
+
+class CentreCrop:
+    """Testing with one view: mean subtraction and the central ``crop x crop`` patch."""
+
+    def __init__(self, mean: Tensor, crop: int = 224, *, scale: float = 255.0) -> None:
+        self.mean, self.crop, self.scale = mean, crop, scale
+
+    def __call__(self, img: Tensor) -> Tensor:
+        _check(img, self.crop)
+        h, w = img.shape[-2:]
+        return _centred_patch(img, self.mean, (h - self.crop) // 2, (w - self.crop) // 2, self.crop, self.scale)
+
+
+class TenCrop:
+    """Section 4.1 testing: the four corner patches and the centre patch, then their mirrors,
+    stacked as ``(10, 3, crop, crop)`` (torchvision's ``TenCrop`` order)."""
+
+    def __init__(self, mean: Tensor, crop: int = 224, *, scale: float = 255.0) -> None:
+        self.mean, self.crop, self.scale = mean, crop, scale
+
+    def __call__(self, img: Tensor) -> Tensor:
+        _check(img, self.crop)
+        h, w = img.shape[-2:]
+        c = self.crop
+        corners = [(0, 0), (0, w - c), (h - c, 0), (h - c, w - c), ((h - c) // 2, (w - c) // 2)]
+        views = [_centred_patch(img, self.mean, t, l, c, self.scale) for t, l in corners]
+        return torch.stack(views + [v.flip(-1) for v in views])
+
+
+def augmentation_factor(resize: int = 256, crop: int = 224) -> int:
+    """Section 4.1: distinct training patches per image, ``(resize - crop)^2 * 2`` (2048 for 256/224)."""
+    return (resize - crop) ** 2 * 2
