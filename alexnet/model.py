@@ -195,11 +195,39 @@ class AlexNet(nn.Module):
     def _conv1_input(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"AlexNet expects (N, 3, H, W) images, got shape {tuple(x.shape)}")
+        self.check_input_size(x.shape[2], x.shape[3])
         if self.conv1_padding == "convnet":
             pad_h, pad_w = conv1_extra_padding(x.shape[2]), conv1_extra_padding(x.shape[3])
             if pad_h or pad_w:
                 x = F.pad(x, (0, pad_w, 0, pad_h))
         return x
+
+    def pool5_size(self, size: int) -> int:
+        """Side of pool5's maps for a ``size`` x ``size`` input (6 for 224 and 227); < 1 if too small."""
+        pad = self.conv1_padding
+        if pad == "convnet":
+            n = -(-(size - 11) // 4) + 1 if size >= 11 else 0
+        else:
+            n = (size + 2 * pad - 11) // 4 + 1
+        k, s = self.pool.kernel_size, self.pool.stride
+        for _ in range(3):  # pool1, pool2, pool5 (conv2-conv5 keep the size)
+            n = (n - k) // s + 1 if n >= k else 0
+        return n
+
+    def min_input_size(self) -> int:
+        """The smallest square input this configuration accepts (63-67 pixels, by padding and pooling)."""
+        return next(n for n in range(11, 1024) if self.pool5_size(n) >= 1)
+
+    def check_input_size(self, height: int, width: int) -> None:
+        """Raise ``ValueError`` naming the input size when the network cannot take it."""
+        for side in (height, width):
+            n = self.pool5_size(side)
+            if n < 1:
+                raise ValueError(f"input of {height}x{width} pixels is too small for AlexNet: "
+                                 f"pool5 would be empty (at least {self.min_input_size()} pixels are needed)")
+            if n != 6 and isinstance(self.avgpool, nn.Identity):
+                raise ValueError(f"input of {height}x{width} pixels gives {n}x{n} maps after pool5, but fc6 "
+                                 "expects 6x6: use 224 or 227 pixels, or AlexNet(adaptive_pool=True)")
 
     def _cross(self, parts: list[torch.Tensor], device: torch.device) -> torch.Tensor:
         """Concatenate every tower's output on ``device``: where the paper's GPUs communicate."""
