@@ -20,7 +20,7 @@ import yaml
 from .errors import AlexNetError
 
 ROOT = Path(__file__).resolve().parent.parent
-BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "book", "results")
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "book", "results", "_static")
 
 
 def toc_files(root: Path = ROOT) -> list[str]:

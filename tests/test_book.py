@@ -1,0 +1,77 @@
+"""The book: every notebook executes under the `ci` profile with papermill, the HTML builds with
+warnings as errors, every page of `_toc.yml` exists and embeds its figures, and every glued number
+is finite. This is the one place CI builds the whole book (about 10-15 minutes on two cores)."""
+import math
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from alexnet.book import ROOT, build, execute_notebook, toc_files, toc_notebooks
+from alexnet.errors import AlexNetError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def html() -> Path:
+    return build("ci")
+
+
+def _executed(nb: Path) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "_build" / "source" / nb, as_version=4)
+
+
+def test_every_toc_page_is_rendered(html):
+    for name in toc_files():
+        assert (html / f"{name}.html").is_file(), f"{name} missing from the book"
+
+
+@pytest.mark.parametrize("nb", toc_notebooks(), ids=lambda p: p.stem)
+def test_notebook_executed_without_errors_and_figures_are_embedded(html, nb):
+    executed = _executed(nb)
+    figures = 0
+    for cell in executed.cells:
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", f"{nb}: a cell failed"
+            if "image/png" in out.get("data", {}):
+                figures += 1
+    page = (html / nb.with_suffix(".html")).read_text()
+    srcs = re.findall(r'<img[^>]+src="([^"]+)"', page)
+    local = [s for s in srcs if not s.startswith(("http", "data:"))]
+    for src in local:
+        assert (html / nb.parent / src).resolve().is_file(), f"{nb}: broken image {src}"
+    embedded = sum(1 for s in local if "_images/" in s) + sum(1 for s in srcs if s.startswith("data:image"))
+    assert embedded >= figures, f"{nb}: {figures} figures in the notebook, {embedded} on the page"
+    assert "Traceback" not in page
+
+
+@pytest.mark.parametrize("nb", toc_notebooks(), ids=lambda p: p.stem)
+def test_glued_values_exist_and_are_finite(html, nb):
+    glued = {}
+    for cell in _executed(nb).cells:
+        for out in cell.get("outputs", []):
+            scrap = out.get("metadata", {}).get("scrapbook")
+            if scrap:
+                glued[scrap["name"]] = out["data"].get("text/plain", "")
+    assert glued, f"{nb} glues no values for its prose"
+    for name, text in glued.items():
+        value = text.strip().strip("'\"").replace(",", "")
+        try:
+            number = float(value)
+        except ValueError:
+            continue  # a label, not a number
+        assert math.isfinite(number), f"{nb}: glued {name} = {text}"
+
+
+def test_unknown_parameter_is_refused_before_running(tmp_path):
+    nb = ROOT / "notebooks" / "03_architecture.ipynb"
+    with pytest.raises(AlexNetError, match=r"unknown parameter\(s\) \['epochs'\]"):
+        execute_notebook(nb, tmp_path / "out.ipynb", {"profile": "ci", "epochs": 3})
+
+
+def test_impossible_value_fails_naming_notebook_and_parameter(tmp_path):
+    nb = ROOT / "notebooks" / "03_architecture.ipynb"
+    with pytest.raises(AlexNetError, match=r"03_architecture.ipynb: cell \d+ failed: AlexNetError: .*input_size"):
+        execute_notebook(nb, tmp_path / "out.ipynb", {"profile": "ci", "input_size": 32})
