@@ -17,6 +17,9 @@ from .errors import AlexNetError
 COMMAND_MODULES = [
     "alexnet.summary_cmd",
     "alexnet.book",
+    "alexnet.train_cmd",
+    "alexnet.evaluate_cmd",
+    "alexnet.data.commands",
 ]
 
 

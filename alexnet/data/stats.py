@@ -51,7 +51,8 @@ IMAGENET_PCA = PCAStats(
 def _raw_loader(raw, workers: int | None):
     from .loader import default_workers
 
-    workers = default_workers() if workers is None else workers
+    if workers is None:  # worker start-up costs more than it saves on small sets
+        workers = default_workers() if len(raw) >= 2000 else 0
     return torch.utils.data.DataLoader(raw, batch_size=32, shuffle=False, num_workers=workers)
 
 

@@ -1,0 +1,159 @@
+"""``python -m alexnet bench data``: training-pipeline images per second on the CPU.
+
+Measures decode (``torchvision.io``), the Section 2 rescale and centre crop, and the Section 4.1
+random crop, mirror, mean subtraction and PCA lighting, through :func:`make_loader` with a given
+number of worker processes, on the images of a folder. (GPU-side decoding is measured by the fast
+path's ``alexnet.data.gpu_pipeline``.) Registered as a subcommand of ``bench`` through
+:func:`add_arguments` and :func:`run`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from ..errors import AlexNetError
+
+__all__ = ["pipeline_rate", "machine_info", "add_arguments", "run"]
+
+
+def machine_info() -> dict:
+    """CPU model, cores and library versions, for the record."""
+    import PIL
+    import torchvision
+
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cpu": cpu, "cores": usable, "platform": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "torchvision": torchvision.__version__, "pillow": PIL.__version__,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def _bench_dataset(root: Path, resize: int, crop: int):
+    from .datasets import FolderImages, PaperDataset
+    from .folders import find_split, scan_split
+    from .stats import IMAGENET_MEAN_RGB, IMAGENET_PCA
+    from .transforms import PCALighting, RandomCropFlip
+
+    split_dir = None
+    for split in ("train", "val"):
+        try:
+            split_dir = find_split(root, split)
+            break
+        except AlexNetError:
+            continue
+    if split_dir is None:
+        raise AlexNetError(f"{root} holds no train/ or val/ folder of images to benchmark")
+    samples, classes = scan_split(split_dir)
+    mean = torch.tensor(IMAGENET_MEAN_RGB).view(3, 1, 1) * 255.0  # same cost as the mean image
+    tf = RandomCropFlip(mean, crop, scale=255.0, lighting=PCALighting(IMAGENET_PCA, scale=255.0))
+    return PaperDataset(FolderImages(samples, resize, root), tf, classes, f"{split_dir}"), split_dir
+
+
+def pipeline_rate(root, *, workers: int, batch_size: int = 128, batches: int = 10, crop: int = 224,
+                  resize: int = 256) -> dict:
+    """Images per second of the training pipeline on the CPU, total and per worker.
+
+    One warm-up batch (worker start-up) is not timed; then ``batches`` batches of ``batch_size``
+    images drawn at random with replacement from the folder's training split (or its validation
+    split when there is no training split).
+    """
+    from .loader import make_loader
+
+    root = Path(root)
+    ds, split_dir = _bench_dataset(root, resize, crop)
+    sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=(batches + 1) * batch_size,
+                                             generator=torch.Generator().manual_seed(0))
+    loader = make_loader(ds, batch_size, train=True, workers=workers, sampler=sampler, drop_last=True)
+    it = iter(loader)
+    next(it)
+    start = time.perf_counter()
+    n = 0
+    for x, _ in it:
+        n += x.shape[0]
+    seconds = time.perf_counter() - start
+    sizes = [tuple(ds.raw.paths[i].stat().st_size for i in range(min(50, len(ds))))]
+    rate = n / seconds
+    return {
+        "what": "training pipeline on the CPU: decode + rescale/centre crop + random crop, flip, mean, PCA lighting",
+        "folder": str(split_dir), "images_in_folder": len(ds), "median_file_kb": round(statistics.median(sizes[0]) / 1024, 1),
+        "workers": workers, "batch_size": batch_size, "batches": batches, "resize": resize, "crop": crop,
+        "images": n, "seconds": round(seconds, 3), "images_per_s": round(rate, 1),
+        "images_per_s_per_worker": round(rate / max(1, workers), 1),
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bench data``."""
+    parser.add_argument("--data", default=None,
+                        help="image folder (default: ImageNet, else imagenet-sample, else generated 384 px images)")
+    parser.add_argument("--workers", default="0,1", help="comma-separated worker counts to measure")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--crop", type=int, default=224)
+    parser.add_argument("--out", default=None, help="write the results as JSON here (e.g. results/bench/cpu-data.json)")
+
+
+def _default_root(data: str | None) -> Path:
+    from .cache import cache_dir
+    from .root import resolve_data_root
+    from .synthetic import make_synthetic
+
+    if data is not None:
+        return resolve_data_root(data, "imagenet")
+    for name in ("imagenet", "imagenet-sample"):
+        try:
+            return resolve_data_root(None, name)
+        except AlexNetError:
+            pass
+    return make_synthetic(cache_dir() / "synthetic-bench", num_classes=4, train_per_class=64, val_per_class=1,
+                          size=384)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure each worker count, print a table, write JSON when ``--out`` is given."""
+    import subprocess
+    import sys
+
+    root = _default_root(args.data)
+    try:
+        workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
+    except ValueError:
+        raise AlexNetError(f"--workers must be comma-separated integers, got {args.workers!r}") from None
+    rows = [pipeline_rate(root, workers=w, batch_size=args.batch_size, batches=args.batches, crop=args.crop)
+            for w in workers]
+    print(f"data pipeline on {root}")
+    print(f"{'workers':>8} {'images/s':>10} {'per worker':>11}")
+    for r in rows:
+        print(f"{r['workers']:>8} {r['images_per_s']:>10.1f} {r['images_per_s_per_worker']:>11.1f}")
+    if args.out:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                    cwd=Path(__file__).parent).stdout.strip()
+        except OSError:
+            commit = ""
+        record = {"command": " ".join(["python -m alexnet", *sys.argv[1:]]) if sys.argv else "",
+                  "git_commit": commit, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "machine": machine_info(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+                  "data": str(root), "results": rows}
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=2) + "\n")
+        print(f"wrote {out}")
+    return 0
