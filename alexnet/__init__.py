@@ -4,6 +4,8 @@ from .model import AlexNet
 from .optim import PaperSGD
 from .summary import count_parameters, summary
 from .torchvision_compat import load_torchvision_state_dict, torchvision_layout
+from .checkpoint import load_model
+from .train import TrainConfig
 
 __version__ = "0.1.0"
 
@@ -12,7 +14,9 @@ __all__ = [
     "LocalResponseNorm",
     "PaperDropout",
     "PaperSGD",
+    "TrainConfig",
     "count_parameters",
+    "load_model",
     "load_torchvision_state_dict",
     "local_response_norm",
     "summary",
