@@ -22,7 +22,8 @@ def cache_dir() -> Path:
 
 
 def _writable(folder: Path) -> bool:
-    if not os.access(folder, os.W_OK):
+    """Writable for us *and* meant to be written: root ignores permission bits, we do not."""
+    if not os.access(folder, os.W_OK) or not folder.stat().st_mode & 0o222:
         return False
     try:  # os.access can be wrong on read-only mounts
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".alexnet-probe-"):
@@ -61,6 +62,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
