@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "alexnet.train_cmd",
     "alexnet.evaluate_cmd",
     "alexnet.data.commands",
+    "alexnet.experiments.command",
 ]
 
 
