@@ -1,0 +1,43 @@
+"""The book's experiments (Sections 3.1, 3.3, 3.4, 4.1, 4.2), one module each.
+
+Every experiment is a function that trains small CIFAR-10 networks and writes
+``results/<experiment>/<profile>.json`` with provenance (command, git commit, device, date, wall
+time, data set), the mean and spread over seeds and an explicit ``agrees_with_paper`` verdict next
+to the paper's words. The same runs are available from the command line::
+
+    python -m alexnet experiment relu_tanh --profile ci
+    python -m alexnet experiment lrn --profile full --device cuda --out results/lrn/full.json
+
+Profiles: ``ci`` (minutes on two CPU cores; subsets of CIFAR-10, or generated data when no
+CIFAR-10 is found -- said in the output and the JSON) and ``full`` (the real setting, for a GPU).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from . import dropout, lrn, pca_lighting, pooling, relu_tanh
+from .common import execute, load_result, result_path, summarise, verdict
+
+__all__ = ["EXPERIMENTS", "run", "get", "load_result", "result_path", "summarise", "verdict"]
+
+#: Experiment name -> module (``NAME``, ``SECTION``, ``PAPER_CLAIM``, ``PROFILES``, ``compute``).
+EXPERIMENTS: dict[str, ModuleType] = {m.NAME: m for m in (relu_tanh, lrn, pooling, pca_lighting, dropout)}
+
+
+def get(name: str) -> ModuleType:
+    """The experiment module called ``name``; a clear error for an unknown one."""
+    from ..errors import AlexNetError
+
+    if name not in EXPERIMENTS:
+        raise AlexNetError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}")
+    return EXPERIMENTS[name]
+
+
+def run(name: str, profile: str = "ci", *, out: str | Path | None = None, device: str | None = "auto",
+        data: str | Path | None = None, progress: bool = False, command: str | None = None,
+        **overrides: Any) -> dict:
+    """Run experiment ``name`` under ``profile`` (settings overridden by ``overrides``); write and return its JSON."""
+    return execute(get(name), profile, out=out, device=device, data=data, progress=progress, command=command,
+                   **overrides)

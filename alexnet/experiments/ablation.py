@@ -1,0 +1,72 @@
+"""The shared recipe of the with/without ablations (Sections 3.3, 3.4, 4.1, 4.2).
+
+Each variant is a :class:`alexnet.small_nets.CifarNet` configuration plus training overrides. For
+every seed, every variant is trained with the same seed (same initial draw where the shapes agree,
+same batches), so differences are paired by seed. Seeds are run in order and the next seed is not
+started after ``deadline`` (the wall-clock guard of the GPU job): the JSON then has fewer seeds,
+which it says.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import torch
+
+from ..small_nets import CifarNet
+from .common import summarise, verdict
+from .engine import TrainConfig, train
+from .tensors import TensorData
+
+__all__ = ["train_config", "compare", "paired"]
+
+#: Settings of the ablation regime, shared by every ablation profile.
+REGIME_KEYS = ("epochs", "lr", "weight_decay", "crop", "lr_drop_at", "batch_size")
+
+
+def train_config(s: dict, **over) -> TrainConfig:
+    """The :class:`TrainConfig` of settings ``s`` (the profile), with ``over`` replacing fields."""
+    cfg = TrainConfig(epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"], weight_decay=s["weight_decay"],
+                      crop=s["crop"], lr_drop_at=s["lr_drop_at"], checks_per_epoch=1,
+                      train_eval_size=s.get("train_eval_size", 10000))
+    return replace(cfg, **over)
+
+
+def compare(variants: dict[str, tuple[dict, dict]], s: dict, data: TensorData, device: torch.device,
+            progress: bool = False, deadline: float | None = None, after_train=None) -> dict[str, list[dict]]:
+    """Train every variant (``name -> (CifarNet kwargs, TrainConfig overrides)``) for each seed.
+
+    Returns ``name -> [run, ...]`` where a run has the seed, final test and (eval-mode) training
+    error, the overfitting gap (test - train), the test-error curve and the seconds taken.
+    ``after_train(name, model, run)`` may add measurements to a run.
+    """
+    runs: dict[str, list[dict]] = {name: [] for name in variants}
+    for seed in range(s["seeds"]):
+        if seed > 0 and deadline is not None and time.perf_counter() > deadline:
+            break
+        for name, (net_kw, cfg_over) in variants.items():
+            torch.manual_seed(seed)
+            cfg = train_config(s, **cfg_over)
+            model = CifarNet(len(data.classes), input_size=cfg.crop or data.train_x.shape[-1], **net_kw)
+            h = train(model, data, cfg, seed=seed, device=device, deadline=deadline, progress=progress,
+                      desc=f"{name} seed={seed}")
+            run = {"seed": seed, "test_error": h["final_test_error"], "train_error": h["final_train_error"],
+                   "gap": h["final_test_error"] - h["final_train_error"], "epochs_trained": h["epochs_trained"],
+                   "truncated": h["truncated"], "diverged": h["diverged"], "test_curve": h["epochs"],
+                   "train_curve": h["chunks"], "seconds": h["seconds"]}
+            if after_train is not None:
+                after_train(name, model, run, h)
+            runs[name].append(run)
+    n = min(len(v) for v in runs.values())
+    return {name: v[:n] for name, v in runs.items()}  # paired: only seeds every variant finished
+
+
+def table(runs: dict[str, list[dict]], keys=("test_error", "train_error", "gap")) -> dict[str, dict]:
+    """``variant -> {metric -> summary over seeds}``."""
+    return {name: {k: summarise([r[k] for r in rs]) for k in keys} for name, rs in runs.items()}
+
+
+def paired(runs: dict[str, list[dict]], better: str, worse: str, key: str, claim: str, what: str) -> dict:
+    """Verdict on "``better`` has a lower ``key`` than ``worse``", paired by seed."""
+    diffs = [w[key] - b[key] for b, w in zip(runs[better], runs[worse])]
+    return verdict(diffs, claim, what)

@@ -1,0 +1,160 @@
+"""A small training loop on in-memory tensors for the CIFAR-10 ablations (Sections 3.1-4.2).
+
+Everything stays on one device: the uint8 images, the augmentation (:mod:`.tensors`), the model
+and the paper's SGD update (:class:`alexnet.PaperSGD`, Section 5). The loop records
+
+* the running training error over each ``1 / checks_per_epoch`` of an epoch (what Figure 1 plots:
+  the error on the mini-batches as they are trained on), so "epochs until 25% training error" has
+  a resolution finer than one epoch;
+* the test error after every epoch (centre patch at test time when training used crops);
+* at the end, the error on (a subset of) the *training* images with test-time preprocessing and
+  the network in evaluation mode -- the overfitting gap is test error minus this.
+
+Training stops early once ``target_train_error`` is reached, when the loss becomes NaN
+(``diverged``) or at ``deadline`` (``truncated``: a wall-clock guard for the GPU job).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..optim import PaperSGD
+from .tensors import TensorData, centre_crop, channel_stats, normalise, pca_lighting, random_crop_flip, rgb_pca
+
+__all__ = ["TrainConfig", "train", "evaluate", "seed_everything"]
+
+
+@dataclass
+class TrainConfig:
+    """How one network is trained. Defaults: the paper's SGD (Section 5) without weight decay."""
+
+    epochs: float = 10
+    lr: float = 0.01
+    batch_size: int = 128
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    crop: int | None = None          # random crop size + flips (Section 4.1); None: no augmentation
+    pca_std: float = 0.0             # PCA lighting's sigma (0.1 in the paper); 0: off
+    lr_drop_at: float | None = None  # fraction of training after which lr is divided by 10
+    target_train_error: float | None = None
+    checks_per_epoch: int = 4
+    train_eval_size: int = 10000     # training images scored at the end (eval mode, no augmentation)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+             crop: int | None = None, batch_size: int = 1000) -> float:
+    """Top-1 error (fraction) of ``model`` in evaluation mode on uint8 images ``x``."""
+    was_training = model.training
+    model.eval()
+    wrong = torch.zeros((), device=x.device)
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size]
+        if crop is not None and crop < xb.shape[-1]:
+            xb = centre_crop(xb, crop)
+        wrong += (model(normalise(xb, mean, std)).argmax(1) != y[i:i + batch_size]).sum()
+    model.train(was_training)
+    return float(wrong) / max(len(x), 1)
+
+
+def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0,
+          device: str | torch.device = "cpu", deadline: float | None = None, progress: bool = False,
+          desc: str = "") -> dict:
+    """Train ``model`` on ``data`` (already on ``device``) as ``cfg`` says; returns the history.
+
+    The result holds ``chunks`` (epoch, running train error, running loss), ``epochs``
+    (epoch, test error, seconds), ``epochs_to_target`` (``None`` if not reached),
+    ``final_test_error``, ``final_train_error`` (eval mode), ``diverged``, ``truncated``, ``seconds``.
+    """
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    model.to(device).train()
+    opt = PaperSGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    mean, std = channel_stats(data.train_x)
+    mean, std = mean.to(device), std.to(device)
+    eig = rgb_pca(data.train_x.cpu()) if cfg.pca_std > 0 else None
+    n = len(data.train_y)
+    steps_per_epoch = max(1, n // cfg.batch_size)  # drop the last partial batch
+    total_steps = max(1, round(cfg.epochs * steps_per_epoch))
+    cpe = max(1, min(cfg.checks_per_epoch, steps_per_epoch))
+    marks = {round(steps_per_epoch * (j + 1) / cpe) % steps_per_epoch for j in range(cpe)}
+    drop_step = round(cfg.lr_drop_at * total_steps) if cfg.lr_drop_at else None
+    hist: dict = {"chunks": [], "epochs": [], "epochs_to_target": None, "diverged": False, "truncated": False,
+                  "config": asdict(cfg), "seed": seed}
+    wrong = torch.zeros((), device=device)
+    loss_sum = torch.zeros((), device=device)
+    seen = 0
+    start = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=total_steps, desc=desc, leave=False)
+    perm = torch.randperm(n, device=device, generator=gen)
+    step = 0
+    while step < total_steps:
+        k = step % steps_per_epoch
+        if k == 0 and step > 0:
+            perm = torch.randperm(n, device=device, generator=gen)
+        if drop_step is not None and step == drop_step:
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr / 10
+        idx = perm[k * cfg.batch_size:(k + 1) * cfg.batch_size]
+        xb, yb = data.train_x[idx], data.train_y[idx]
+        if cfg.crop is not None:
+            xb = random_crop_flip(xb, cfg.crop, gen)
+        xb = xb.float()
+        if eig is not None:
+            xb = pca_lighting(xb, eig[0], eig[1], cfg.pca_std, gen)
+        out = model(normalise(xb, mean, std))
+        loss = F.cross_entropy(out, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            wrong += (out.argmax(1) != yb).sum()
+            loss_sum += loss.detach() * len(yb)
+        seen += len(yb)
+        step += 1
+        if bar is not None:
+            bar.update(1)
+        if step % steps_per_epoch in marks or step == total_steps:
+            err, mean_loss = float(wrong) / seen, float(loss_sum) / seen
+            epoch = step / steps_per_epoch
+            hist["chunks"].append([round(epoch, 4), err, mean_loss])
+            wrong.zero_(), loss_sum.zero_()
+            seen = 0
+            if not math.isfinite(mean_loss):
+                hist["diverged"] = True
+                break
+            if (cfg.target_train_error is not None and hist["epochs_to_target"] is None
+                    and err <= cfg.target_train_error):
+                hist["epochs_to_target"] = round(epoch, 4)
+            if step % steps_per_epoch == 0 or step == total_steps:
+                test_err = evaluate(model, data.test_x, data.test_y, mean, std, cfg.crop)
+                hist["epochs"].append([round(epoch, 4), test_err, round(time.perf_counter() - start, 3)])
+            if hist["epochs_to_target"] is not None:
+                break
+            if deadline is not None and time.perf_counter() > deadline:
+                hist["truncated"] = True
+                break
+    if bar is not None:
+        bar.close()
+    sel = torch.arange(0, n, max(1, n // max(1, cfg.train_eval_size)), device=device)[:cfg.train_eval_size]
+    hist["final_test_error"] = (hist["epochs"][-1][1] if hist["epochs"] and hist["epochs"][-1][0] == hist["chunks"][-1][0]
+                                else evaluate(model, data.test_x, data.test_y, mean, std, cfg.crop))
+    hist["final_train_error"] = evaluate(model, data.train_x[sel], data.train_y[sel], mean, std, cfg.crop)
+    hist["epochs_trained"] = hist["chunks"][-1][0] if hist["chunks"] else 0.0
+    hist["seconds"] = round(time.perf_counter() - start, 3)
+    hist["mean"], hist["std"] = mean.tolist(), std.tolist()
+    return hist

@@ -1,0 +1,262 @@
+"""CIFAR-10 held in memory as one uint8 tensor, with the paper's augmentations done on tensors.
+
+Decoding 50,000 JPEGs every epoch costs more than training the small networks of the ablations
+on two CPU cores, so the experiments decode each image folder **once** into a uint8 tensor
+``(N, 3, H, W)`` and cache it as ``.npz`` in the cache folder (``$ALEXNET_CACHE`` or
+``~/.cache/alexnet``, sub-folder ``tensors/``). The cache file is keyed by the folder's absolute
+path and its file list (names and sizes), so a changed folder is decoded again. On a GPU the whole
+training set (150 MB as uint8) lives in GPU memory and every augmentation below runs there:
+
+* :func:`random_crop_flip` -- Section 4.1's translations and reflections (random patches and
+  their horizontal mirrors), :func:`centre_crop` for test time;
+* :func:`pca_lighting` -- Section 4.1's colour augmentation, adding
+  ``[p1 p2 p3][a1 l1, a2 l2, a3 l3]^T`` with ``a_i ~ N(0, 0.1)`` drawn per image each time it is
+  used, in raw pixel units (0..255);
+* :func:`normalise` -- subtract the training set's mean and divide by its standard deviation,
+  per channel.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import AlexNetError
+
+__all__ = [
+    "TensorData", "load_folder_tensors", "load_cifar10", "cache_dir", "random_crop_flip", "centre_crop",
+    "pca_lighting", "normalise", "rgb_pca",
+]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def cache_dir() -> Path:
+    """``$ALEXNET_CACHE`` or ``~/.cache/alexnet`` (the package's cache folder)."""
+    return Path(os.environ.get("ALEXNET_CACHE", "~/.cache/alexnet")).expanduser()
+
+
+@dataclass
+class TensorData:
+    """A labelled image set in memory: ``train_x``/``test_x`` uint8 ``(N, 3, H, W)``, int64 labels."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    classes: list[str]
+    description: str
+    synthetic: bool
+    root: str
+    stats: dict = field(default_factory=dict)
+
+    def to(self, device: str | torch.device) -> TensorData:
+        """The same data on ``device`` (uint8 stays uint8: 4x less memory than float)."""
+        return TensorData(self.train_x.to(device), self.train_y.to(device), self.test_x.to(device),
+                          self.test_y.to(device), self.classes, self.description, self.synthetic,
+                          self.root, self.stats)
+
+
+def _list_split(split_dir: Path, per_class: int | None) -> tuple[list[Path], list[int], list[str]]:
+    classes = sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise AlexNetError(f"no class folders in {split_dir} (expected {split_dir}/<class>/<image>)")
+    files, labels = [], []
+    for label, name in enumerate(classes):
+        found = sorted(p for p in (split_dir / name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise AlexNetError(f"empty class folder {split_dir / name}")
+        found = found[:per_class] if per_class else found
+        files += found
+        labels += [label] * len(found)
+    return files, labels, classes
+
+
+def _decode(paths: list[Path], size: int | None) -> np.ndarray:
+    from PIL import Image
+
+    out = None
+    for i, p in enumerate(paths):
+        with Image.open(p) as im:
+            im = im.convert("RGB")
+            if size is not None and im.size != (size, size):
+                im = im.resize((size, size), Image.BILINEAR)
+            a = np.asarray(im, dtype=np.uint8)
+        if out is None:
+            out = np.empty((len(paths), 3, a.shape[0], a.shape[1]), dtype=np.uint8)
+        if a.shape[:2] != out.shape[2:]:
+            raise AlexNetError(f"{p}: image is {a.shape[1]}x{a.shape[0]}, the others {out.shape[3]}x{out.shape[2]}")
+        out[i] = a.transpose(2, 0, 1)
+    return out
+
+
+def _decode_parallel(paths: list[Path], size: int | None) -> np.ndarray:
+    workers = min(os.cpu_count() or 1, 16)
+    if workers < 3 or len(paths) < 4000:
+        return _decode(paths, size)
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [paths[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        parts = list(pool.map(_decode, chunks, [size] * workers))
+    out = np.empty((len(paths), *parts[0].shape[1:]), dtype=np.uint8)
+    for i, part in enumerate(parts):
+        out[i::workers] = part
+    return out
+
+
+def load_folder_tensors(split_dir: str | Path, per_class: int | None = None, size: int | None = None,
+                        use_cache: bool = True) -> tuple[torch.Tensor, torch.Tensor, list[str], bool]:
+    """Decode ``split_dir/<class>/*`` once into ``(uint8 (N,3,H,W), int64 labels, classes, cached)``.
+
+    ``per_class`` keeps the first files of each class (sorted names); ``size`` resizes images that
+    are not ``size x size``. The result is cached under :func:`cache_dir` keyed by the folder's path
+    and file list; ``cached`` says whether it came from the cache.
+    """
+    split_dir = Path(split_dir).resolve()
+    if not split_dir.is_dir():
+        raise AlexNetError(f"image folder {split_dir} does not exist")
+    files, labels, classes = _list_split(split_dir, per_class)
+    key = hashlib.sha1(str(split_dir).encode())
+    for f in files:
+        key.update(f"{f.parent.name}/{f.name}:{f.stat().st_size}\n".encode())
+    key.update(f"size={size}".encode())
+    path = cache_dir() / "tensors" / f"{split_dir.parent.name}-{split_dir.name}-{len(files)}-{key.hexdigest()[:16]}.npz"
+    if use_cache and path.exists():
+        try:
+            with np.load(path) as z:
+                return torch.from_numpy(z["x"]), torch.from_numpy(z["y"]), classes, True
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache file is decoded again
+    x = _decode_parallel(files, size)
+    y = np.asarray(labels, dtype=np.int64)
+    if use_cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, x=x, y=y)
+        os.replace(tmp, path)
+    return torch.from_numpy(x), torch.from_numpy(y), classes, False
+
+
+def _find_split(root: Path, names: tuple[str, ...]) -> Path:
+    for n in names:
+        if (root / n).is_dir():
+            return root / n
+    raise AlexNetError(f"missing split: no folder {' or '.join(str(root / n) for n in names)} "
+                       f"(expected {root}/{names[0]}/<class>/<image>)")
+
+
+def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None = None,
+                 test_per_class: int | None = None, allow_synthetic: bool = False,
+                 use_cache: bool = True) -> TensorData:
+    """CIFAR-10 from ``data`` (or ``$ALEXNET_DATA``, or the cache folder) as :class:`TensorData`.
+
+    The folder layout is ``cifar10/{train,test}/<class>/*.jpg`` (``val`` is accepted for ``test``).
+    When no CIFAR-10 is found and ``allow_synthetic`` is true (the ``ci`` profile), a generated,
+    learnable 32x32 data set is used instead (``alexnet.data.make_synthetic``) and the result says
+    so: ``synthetic=True`` and a description starting with "SYNTHETIC".
+    """
+    from ..data import make_synthetic, resolve_data_root
+
+    synthetic = False
+    try:
+        root = Path(resolve_data_root(data, dataset="cifar10"))
+        _find_split(root, ("train",))
+    except AlexNetError as err:
+        if not allow_synthetic:
+            raise AlexNetError(f"CIFAR-10 not found ({err}); give --data or set ALEXNET_DATA to the folder "
+                               "holding cifar10/{train,test}/<class>/*.jpg") from None
+        root = make_synthetic(cache_dir() / "synthetic-cifar10", num_classes=10, train_per_class=100,
+                              val_per_class=30, size=32, seed=0)
+        synthetic = True
+    train_x, train_y, classes, c1 = load_folder_tensors(_find_split(root, ("train",)), train_per_class, 32, use_cache)
+    test_x, test_y, test_classes, c2 = load_folder_tensors(_find_split(root, ("test", "val")), test_per_class, 32,
+                                                           use_cache)
+    if test_classes != classes:
+        raise AlexNetError(f"{root}: train and test splits have different class folders")
+    kind = "SYNTHETIC generated stand-in for CIFAR-10 (no CIFAR-10 found)" if synthetic else "CIFAR-10"
+    description = (f"{kind} from {root}: {len(train_y)} training images "
+                   f"({'all' if not train_per_class else f'first {train_per_class}'} per class), "
+                   f"{len(test_y)} test images, {len(classes)} classes, 32x32, decoded once to a uint8 tensor")
+    return TensorData(train_x, train_y, test_x, test_y, classes, description, synthetic, str(root),
+                      {"from_cache": bool(c1 and c2)})
+
+
+# ----------------------------------------------------------------------------------- augmentation
+def channel_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation of uint8 images ``(N,3,H,W)``, in pixel units."""
+    xf = x.float()
+    return xf.mean(dim=(0, 2, 3)), xf.std(dim=(0, 2, 3))
+
+
+def normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """``(x - mean) / std`` per channel; ``x`` in pixel units (uint8 or float)."""
+    return (x.float() - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+
+
+def random_crop_flip(x: torch.Tensor, crop: int, generator: torch.Generator | None = None,
+                     flip: bool = True) -> torch.Tensor:
+    """Section 4.1: a random ``crop x crop`` patch of each image, mirrored with probability 1/2.
+
+    Works on any device without a Python loop over images (two gathers).
+    """
+    n, c, h, w = x.shape
+    if crop > min(h, w):
+        raise ValueError(f"crop {crop} is larger than the images ({h}x{w})")
+    dev = x.device
+    oy = torch.randint(0, h - crop + 1, (n,), device=dev, generator=generator)
+    ox = torch.randint(0, w - crop + 1, (n,), device=dev, generator=generator)
+    ar = torch.arange(crop, device=dev)
+    rows = (oy[:, None] + ar).view(n, 1, crop, 1).expand(n, c, crop, w)
+    x = torch.gather(x, 2, rows)
+    cols = ox[:, None] + ar
+    if flip:
+        mirror = torch.rand(n, device=dev, generator=generator) < 0.5
+        cols = torch.where(mirror[:, None], cols.flip(1), cols)
+    return torch.gather(x, 3, cols.view(n, 1, 1, crop).expand(n, c, crop, crop))
+
+
+def centre_crop(x: torch.Tensor, crop: int) -> torch.Tensor:
+    """The central ``crop x crop`` patch (test time)."""
+    h, w = x.shape[-2:]
+    top, left = (h - crop) // 2, (w - crop) // 2
+    return x[..., top:top + crop, left:left + crop]
+
+
+def rgb_pca(x: torch.Tensor, max_pixels: int = 2_000_000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues (descending) and eigenvectors (columns) of the 3x3 RGB covariance of ``x``.
+
+    Section 4.1 computes PCA "on the set of RGB pixel values throughout the training set"; pixels
+    are in 0..255 units. Uses ``alexnet.data``'s implementation when it offers one.
+    """
+    try:
+        from ..data import rgb_pca as data_rgb_pca  # type: ignore[attr-defined]
+    except ImportError:
+        data_rgb_pca = None
+    pixels = x.permute(0, 2, 3, 1).reshape(-1, 3)
+    if pixels.shape[0] > max_pixels:
+        g = torch.Generator().manual_seed(0)
+        pixels = pixels[torch.randperm(pixels.shape[0], generator=g)[:max_pixels]]
+    pixels = pixels.double()
+    if data_rgb_pca is not None:
+        eigval, eigvec = data_rgb_pca(pixels)
+        return torch.as_tensor(eigval, dtype=torch.float32), torch.as_tensor(eigvec, dtype=torch.float32)
+    cov = torch.cov(pixels.T)
+    eigval, eigvec = torch.linalg.eigh(cov)
+    order = eigval.argsort(descending=True)
+    return eigval[order].float(), eigvec[:, order].float()
+
+
+def pca_lighting(x: torch.Tensor, eigval: torch.Tensor, eigvec: torch.Tensor, std: float = 0.1,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """Section 4.1: add ``eigvec @ (a * eigval)`` to every pixel, ``a ~ N(0, std)`` once per image.
+
+    ``x`` is float ``(N, 3, H, W)`` in pixel units (0..255), the eigen-decomposition of the same units.
+    """
+    a = torch.randn(x.shape[0], 3, device=x.device, generator=generator) * std
+    shift = (a * eigval.to(x.device)) @ eigvec.to(x.device).T  # (N, 3)
+    return x + shift.view(-1, 3, 1, 1)
