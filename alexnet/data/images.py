@@ -9,6 +9,7 @@ when it comes back from a DataLoader worker.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -54,15 +55,17 @@ def load_image(path: str | Path) -> Tensor:
     JPEG, PNG, WebP and GIF go through ``torchvision.io.decode_image`` (libjpeg-turbo; grayscale and
     CMYK are converted to RGB); other formats through PIL. Raises :class:`BadImageError`.
     """
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    from torchvision.io import ImageReadMode, decode_image
 
     path = Path(path)
     try:
-        data = read_file(str(path))
-    except (OSError, RuntimeError) as err:
+        data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
+    except (OSError, ValueError) as err:  # ValueError: an empty file
         raise BadImageError(f"cannot read image {path}: {err}") from None
     try:
-        return decode_image(data, mode=ImageReadMode.RGB)
+        with warnings.catch_warnings():  # torchvision 0.29 announces TorchCodec at every call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return decode_image(data, mode=ImageReadMode.RGB)
     except RuntimeError as err:
         reason = str(err).strip().splitlines()[-1].split(", ")[-1]
     try:  # formats torchvision does not decode (BMP, TIFF, PPM ...)
@@ -110,11 +113,17 @@ def resize_centre_crop(img: Tensor, size: int) -> Tensor:
 
     Works on ``uint8`` or float ``(..., 3, H, W)``; images smaller than ``size`` are enlarged.
     """
-    from torchvision.transforms.v2 import functional as F
+    import torch.nn.functional as F
 
     h, w = img.shape[-2:]
-    if min(h, w) != size:
-        img = F.resize(img, size, antialias=True)
+    if min(h, w) != size:  # torchvision's rule for the longer side: int(size * long / short)
+        new = (size, int(size * w / h)) if h <= w else (int(size * h / w), size)
+        lead = img.shape[:-3]
+        batch = img.reshape(-1, *img.shape[-3:])
+        if batch.dtype not in (torch.uint8, torch.float32, torch.float64):
+            batch = batch.float()
+        out = F.interpolate(batch, size=new, mode="bilinear", antialias=True, align_corners=False)
+        img = out.to(img.dtype).reshape(*lead, *out.shape[-3:])
     h, w = img.shape[-2:]
     if (h, w) != (size, size):
         top, left = (h - size) // 2, (w - size) // 2

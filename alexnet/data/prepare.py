@@ -61,6 +61,8 @@ def _jobs(src: Path, dst: Path) -> list[tuple[Path, Path]]:
 
 def _work(job: tuple[Path, Path, int, int]) -> tuple[str, str | None]:
     """Process one file; returns ``(status, error)`` with status ``written``, ``done`` or ``bad``."""
+    import warnings
+
     from torchvision.io import encode_jpeg
 
     source, target, size, quality = job
@@ -73,8 +75,11 @@ def _work(job: tuple[Path, Path, int, int]) -> tuple[str, str | None]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            data = encode_jpeg(img, quality=quality).numpy().tobytes()
         with os.fdopen(fd, "wb") as fh:
-            fh.write(encode_jpeg(img, quality=quality).numpy().tobytes())
+            fh.write(data)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
