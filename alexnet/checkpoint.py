@@ -12,8 +12,9 @@ Writes are atomic: the bytes go to a temporary file in the same folder, which is
 sees either the old file or the new one, never half of one. Every value stored is a tensor or a
 plain Python value, so checkpoints load with ``torch.load(weights_only=True)``.
 
-For tests, setting the environment variable ``ALEXNET_CKPT_WRITE_DELAY`` (seconds) makes every
-write pause halfway through the temporary file, so a test can kill the process mid-write.
+For tests, the environment variable ``ALEXNET_CKPT_WRITE_DELAY`` (seconds) makes a write pause
+after its first bytes reached the temporary file, so a test can kill the process mid-write;
+``ALEXNET_CKPT_WRITE_DELAY_AT=n`` restricts the pause to the ``n``-th write of the process.
 """
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ __all__ = [
 #: Version of the checkpoint layout; bumped when keys change incompatibly.
 FORMAT = 1
 WRITE_DELAY_ENV = "ALEXNET_CKPT_WRITE_DELAY"
+WRITE_DELAY_AT_ENV = "ALEXNET_CKPT_WRITE_DELAY_AT"
+_writes = 0
 _TMP_MARK = ".tmp-"
 
 
@@ -91,11 +94,16 @@ def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> Path:
     """Write ``state`` to ``path`` atomically (temporary file, fsync, :func:`os.replace`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
+    global _writes
+    _writes += 1
+    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}-{_writes}")
     delay = float(os.environ.get(WRITE_DELAY_ENV, "0") or 0)
+    at = os.environ.get(WRITE_DELAY_AT_ENV)
+    if at and int(at) != _writes:
+        delay = 0.0
     try:
         with open(tmp, "wb") as f:
-            target = _PausingWriter(f, 1 << 16, delay) if delay > 0 else f
+            target = _PausingWriter(f, 1, delay) if delay > 0 else f
             torch.save(dict(state), target)
             f.flush()
             os.fsync(f.fileno())
