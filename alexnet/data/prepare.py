@@ -124,7 +124,8 @@ def prepare(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(tasks), desc=f"prepare {size}x{size}", unit="img")
-    pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker) if workers > 0 else None
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"  # fork: no re-import of torch
+    pool = mp.get_context(method).Pool(workers, initializer=_init_worker) if workers > 0 else None
     try:
         results = pool.imap_unordered(_work, tasks, chunksize=16) if pool else map(_work, tasks)
         for status, error in results:
