@@ -47,9 +47,10 @@ def _in(base: Path, dataset: str) -> Path | None:
     return None
 
 
-def resolve_data_root(path: str | Path | None = None, dataset: str = "imagenet") -> Path:
+def resolve_data_root(path: str | Path | None = None, dataset: str = "imagenet", *, download: bool = True) -> Path:
     """The folder of ``dataset`` by the rule above; raises :class:`AlexNetError` when there is none,
-    saying which layout to provide and where."""
+    saying which layout to provide and where. ``download=False`` neither downloads CIFAR-10 nor
+    generates the synthetic set."""
     if path is not None:
         base = Path(path).expanduser()
         if not base.exists():
@@ -73,11 +74,11 @@ def resolve_data_root(path: str | Path | None = None, dataset: str = "imagenet")
     found = _in(cache, dataset)
     if found is not None:
         return found
-    if dataset == "synthetic":
+    if dataset == "synthetic" and download:
         from .synthetic import make_synthetic
 
         return make_synthetic(cache / "synthetic")
-    if dataset == "cifar10":
+    if dataset == "cifar10" and download:
         try:
             return download_cifar10(cache / "cifar10")
         except AlexNetError as err:
