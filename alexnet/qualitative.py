@@ -41,6 +41,7 @@ __all__ = [
     "TowerColour",
     "tower_colour_stats",
     "tower_gap_pvalue",
+    "colour_verdict",
     "Predictions",
     "top_k",
     "hidden_features",
@@ -228,6 +229,21 @@ def tower_gap_pvalue(a: torch.Tensor, b: torch.Tensor, permutations: int = 10_00
     return float(((gaps >= observed - 1e-12).sum() + 1) / (permutations + 1))
 
 
+def colour_verdict(stats: Sequence[TowerColour], pvalue: float, level: float = 0.01) -> str:
+    """One sentence comparing the towers with the paper's claim (one colour-agnostic tower, one
+    colour-specific), for the book's prose."""
+    if len(stats) != 2:
+        return f"the model has {len(stats)} tower(s); the paper's two-tower comparison does not apply"
+    lo, hi = sorted(stats, key=lambda s: s.mean)
+    gap = hi.mean - lo.mean
+    if pvalue < level:
+        return (f"tower {lo.tower}'s kernels are less colour-specific than tower {hi.tower}'s "
+                f"({lo.mean:.2f} against {hi.mean:.2f}, a gap no random split of the kernels reaches "
+                f"at p = {pvalue:.3f}): the pattern the paper reports")
+    return (f"the towers do not differ more than a random split of their kernels would ({lo.mean:.2f} against "
+            f"{hi.mean:.2f}, p = {pvalue:.2f}): the paper's specialisation does not appear at this scale")
+
+
 # ------------------------------------------------------------------- Figure 4 left: top-5 labels
 @dataclass
 class Predictions:
@@ -399,18 +415,18 @@ class QualitativeRun:
     mean: torch.Tensor | None = None   # the mean image subtracted from the inputs, for display
 
 
-def _resolve_root(settings: dict[str, Any]) -> tuple[Path, bool]:
-    """The data set folder; generated images (said plainly) when none is found under ``ci``."""
+def _resolve_root(settings: dict[str, Any]) -> Path:
+    """The data set folder; generated images (flagged as such) when none is found without a checkpoint."""
     from . import data as D
+    from .data.cache import cache_dir
 
     try:
-        return D.resolve_data_root(settings["data"], dataset=settings["dataset"]), False
+        return D.resolve_data_root(settings["data"], dataset=settings["dataset"])
     except AlexNetError:
-        if settings.get("checkpoint"):
+        if settings.get("checkpoint") or settings["data"] is not None:
             raise
-    fallback = Path.home() / ".cache" / "alexnet" / "synthetic-qualitative"
-    return D.make_synthetic(fallback, num_classes=10, train_per_class=60, val_per_class=10, size=64,
-                            seed=settings["seed"]), True
+    return D.make_synthetic(cache_dir() / "synthetic-qualitative", num_classes=10, train_per_class=60,
+                            val_per_class=10, size=64, seed=0)
 
 
 def _fit(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings: dict[str, Any],
@@ -475,17 +491,19 @@ def prepare(settings: dict[str, Any]) -> QualitativeRun:
     from .model import AlexNet
 
     torch.manual_seed(settings["seed"])
-    root, synthetic = _resolve_root(settings)
+    root = _resolve_root(settings)
     ev = dict(resize=settings["resize"], crop=settings["crop"])
-    val_ds = D.build_eval_dataset(root, "val", max_per_class=settings["val_per_class"], **ev)
-    val_x, val_y = stack_dataset(val_ds)
     per_class = max(settings["train_per_class"], settings["gallery_per_class"])
     train_ds = D.build_eval_dataset(root, "train", max_per_class=per_class, **ev)
+    # one mean image (over the training images loaded here) for every input, as in training
+    val_ds = D.build_eval_dataset(root, "val", max_per_class=settings["val_per_class"], mean_image=train_ds.mean, **ev)
     train_x, train_y = stack_dataset(train_ds)
+    val_x, val_y = stack_dataset(val_ds)
     gallery = first_per_class(train_y, settings["gallery_per_class"])
     gal_x, gal_y = train_x[gallery], train_y[gallery]
-    class_names = list(getattr(val_ds, "class_names", None) or getattr(val_ds, "classes", None) or [])
-    mean = getattr(val_ds, "mean", None)
+    class_names = list(train_ds.class_names)
+    mean, synthetic = train_ds.mean, D.is_synthetic(root)
+    data_description = val_ds.description
 
     if settings["checkpoint"]:
         from .checkpoint import load_model
@@ -493,21 +511,22 @@ def prepare(settings: dict[str, Any]) -> QualitativeRun:
         path = Path(settings["checkpoint"])
         if not path.exists():
             raise AlexNetError(f"checkpoint={str(path)!r} does not exist; train one with `python -m alexnet train`")
-        model = load_model(path, map_location="cpu")
-        model.eval()
-        return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, str(root), synthetic,
+        model = load_model(path, device="cpu")
+        class_names = list(getattr(model, "class_names", None) or class_names)
+        return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, data_description, synthetic,
                               f"loaded from {path}", mean=mean)
 
     if settings["checkpoint"] == "":
         raise AlexNetError("the full profile needs checkpoint=PATH, a model trained on ImageNet")
+    if settings["train_per_class"] < 1 or settings["epochs"] < 1:
+        raise AlexNetError("without a checkpoint the model is trained here: train_per_class and epochs must be >= 1")
     chosen = first_per_class(train_y, settings["train_per_class"])
     train_x, train_y = train_x[chosen], train_y[chosen]
-    n_classes = int(max(train_y.max(), val_y.max())) + 1
-    model = AlexNet(n_classes, fc=(settings["fc"], settings["fc"]), adaptive_pool=True, init=settings["init"])
+    model = AlexNet(len(train_ds.classes), fc=(settings["fc"], settings["fc"]), adaptive_pool=True, init=settings["init"])
     start = time.perf_counter()
     history = _fit(model, train_x, train_y, settings, (val_x, val_y))
     seconds = time.perf_counter() - start
     desc = (f"a two-tower AlexNet (96 conv1 kernels, fc7 {settings['fc']}-d, {settings['init']} init) trained "
             f"here for {history[-1]['epoch']:.2f} epochs on {train_x.shape[0]} images in {seconds:.0f} s")
-    return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, str(root), synthetic, desc,
+    return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, data_description, synthetic, desc,
                           history=history, train_seconds=seconds, mean=mean)

@@ -34,8 +34,8 @@ OTHER_COLOUR = "#8c9fb5"
 def to_display(image: torch.Tensor | np.ndarray, mean: torch.Tensor | np.ndarray | None = None) -> np.ndarray:
     """A ``(3, H, W)`` image (or kernel) as an ``(H, W, 3)`` array in [0, 1] for ``imshow``.
 
-    ``mean`` (the mean image the data pipeline subtracted, any shape that broadcasts) is added back
-    first; then the array is min-max normalised on its own, as the paper shows its kernels.
+    ``mean`` (the mean image the data pipeline subtracted, in the image's units: a ``(3, 1, 1)``
+    colour, or a ``(3, R, R)`` image of which the central patch is used) is added back first; then the array is min-max normalised on its own, as the paper shows its kernels.
     A constant array becomes mid-grey.
     """
     x = torch.as_tensor(image).detach().to("cpu", torch.float64)
@@ -43,8 +43,13 @@ def to_display(image: torch.Tensor | np.ndarray, mean: torch.Tensor | np.ndarray
         raise ValueError(f"to_display expects a (3, H, W) or (1, H, W) array, got shape {tuple(x.shape)}")
     if mean is not None:
         m = torch.as_tensor(mean).to(torch.float64)
-        if m.shape[-2:] != x.shape[-2:] and m.dim() == 3 and m.shape[-1] > 1:
-            m = torch.nn.functional.interpolate(m[None], size=x.shape[-2:], mode="bilinear")[0]
+        if m.dim() == 3 and m.shape[-1] > 1 and m.shape[-2:] != x.shape[-2:]:
+            # a mean image of the resized images: take its central patch, as the centre crop does
+            (h, w), (mh, mw) = x.shape[-2:], m.shape[-2:]
+            if mh < h or mw < w:
+                raise ValueError(f"to_display: mean image {tuple(m.shape)} is smaller than the image {tuple(x.shape)}")
+            top, left = (mh - h) // 2, (mw - w) // 2
+            m = m[:, top : top + h, left : left + w]
         x = x + m
     lo, hi = x.min(), x.max()
     x = (x - lo) / (hi - lo) if hi > lo else torch.full_like(x, 0.5)

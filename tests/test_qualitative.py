@@ -167,3 +167,14 @@ def test_profiles_resolve_and_name_bad_values():
     with pytest.raises(AlexNetError, match="unknown parameter 'neighbor'"):
         resolve(PROFILES, "ci", CHECKS, neighbor=3)
     assert resolve(PROFILES, "full", CHECKS, checkpoint="run/best.pt")["checkpoint"] == "run/best.pt"
+
+
+def test_colour_verdict_follows_the_test():
+    from alexnet.qualitative import TowerColour, colour_verdict
+
+    a = TowerColour(1, 48, 0.2, 0.1, 0.2, torch.zeros(48))
+    b = TowerColour(2, 48, 0.6, 0.1, 0.6, torch.zeros(48))
+    assert "the pattern the paper reports" in colour_verdict([b, a], 0.001)
+    assert colour_verdict([b, a], 0.001).startswith("tower 1's kernels are less")
+    assert "does not appear" in colour_verdict([a, b], 0.3)
+    assert "1 tower" in colour_verdict([a], 0.3)

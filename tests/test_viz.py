@@ -98,3 +98,12 @@ def test_training_curves_plots_requested_metrics():
         viz.training_curves(hist, ["val_loss"])
     with pytest.raises(ValueError, match="empty"):
         viz.training_curves([])
+
+
+def test_to_display_takes_the_central_patch_of_a_larger_mean_image():
+    mean = torch.zeros(3, 8, 8)
+    mean[:, 2:6, 2:6] = torch.arange(16.0).view(4, 4)  # only the centre matters for a 4x4 image
+    x = torch.zeros(3, 4, 4)
+    assert np.allclose(viz.to_display(x, mean)[..., 0], np.arange(16.0).reshape(4, 4) / 15)
+    with pytest.raises(ValueError, match="smaller"):
+        viz.to_display(torch.zeros(3, 9, 9), mean)
