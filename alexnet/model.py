@@ -10,6 +10,14 @@ from 0 elsewhere (Section 5).
 
 The towers can live on two devices (``devices=("cuda:0", "cuda:1")``): activations cross between
 them only where the paper connects the towers (into conv3, fc6, fc7 and fc8).
+
+The fast path (``fast="grouped"`` or ``"split"``, one device) computes the same function with
+fewer, larger kernels: conv1 and conv3 of both towers as one convolution over the towers'
+concatenated kernels, conv2, conv4 and conv5 either as one convolution with ``groups=2`` (each
+tower's kernels see only its own half of the channels, Section 3.2) or as one convolution per
+tower on its half, and ReLU + LRN fused into one kernel whose window stays inside each tower
+(:func:`alexnet.layers.lrn`). The parameters stay where they are (``towers[i].convK``), so state
+dicts, the summary and two-device placement are unchanged; ``fast=False`` is the reference.
 """
 from __future__ import annotations
 
@@ -19,9 +27,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import LocalResponseNorm, PaperDropout
+from .layers import LRN_IMPLS, LocalResponseNorm, PaperDropout, lrn
 
-__all__ = ["AlexNet", "Tower", "PAPER_WIDTHS", "ONE_TOWER_WIDTHS", "PAPER_FC", "conv1_extra_padding"]
+__all__ = ["AlexNet", "Tower", "PAPER_WIDTHS", "ONE_TOWER_WIDTHS", "PAPER_FC", "conv1_extra_padding", "FAST_MODES"]
+
+#: Values of ``AlexNet(fast=...)``: the reference layout and the two fast tower strategies.
+FAST_MODES = (False, "grouped", "split")
 
 #: Total kernels of conv1..conv5 over both towers (Section 3.5).
 PAPER_WIDTHS: tuple[int, int, int, int, int] = (96, 256, 384, 384, 256)
@@ -97,6 +108,12 @@ class AlexNet(nn.Module):
         adaptive_pool: resize pool5 to 6x6 with adaptive average pooling (torchvision's layout).
         init: ``"paper"`` (Section 5) or ``"torch"`` (PyTorch's default initialisation).
         devices: ``None`` (one device, moved with ``.to``) or one device per tower.
+        fast: ``False`` (the reference: each tower's layers run one by one), ``"grouped"``
+            (``True``: own-tower convolutions as one ``groups=2`` convolution) or ``"split"``
+            (one convolution per tower on its channel half). Same function, same parameters.
+        lrn_impl: LRN implementation (:data:`alexnet.layers.LRN_IMPLS`); ``None`` means
+            ``"reference"`` for ``fast=False`` and ``"auto"`` (Triton on CUDA, the formula
+            elsewhere) for the fast path.
     """
 
     def __init__(
@@ -116,6 +133,8 @@ class AlexNet(nn.Module):
         adaptive_pool: bool = False,
         init: str = "paper",
         devices: Sequence[str | torch.device] | None = None,
+        fast: bool | str = False,
+        lrn_impl: str | None = None,
     ) -> None:
         super().__init__()
         if num_classes < 1:
@@ -140,6 +159,14 @@ class AlexNet(nn.Module):
             raise ValueError(f"AlexNet: init must be 'paper' or 'torch', got {init!r}")
         if conv1_padding != "convnet" and not (isinstance(conv1_padding, int) and conv1_padding >= 0):
             raise ValueError(f"AlexNet: conv1_padding must be 'convnet' or an int >= 0, got {conv1_padding!r}")
+        if fast is True:
+            fast = "grouped"
+        if fast not in FAST_MODES:
+            raise ValueError(f"AlexNet: fast must be False, True, 'grouped' or 'split', got {fast!r}")
+        if lrn_impl is None:
+            lrn_impl = "auto" if fast else "reference"
+        if lrn_impl not in LRN_IMPLS:
+            raise ValueError(f"AlexNet: lrn_impl must be one of {LRN_IMPLS}, got {lrn_impl!r}")
 
         self.config = dict(
             num_classes=num_classes, towers=towers, widths=widths, fc=fc, lrn=lrn, pool=pool,
@@ -156,7 +183,9 @@ class AlexNet(nn.Module):
             for t in range(towers)
         )
         self.act = nn.ReLU() if activation == "relu" else nn.Tanh()
-        self.lrn = LocalResponseNorm() if lrn else nn.Identity()
+        self.lrn = LocalResponseNorm(impl=lrn_impl) if lrn else nn.Identity()
+        self.fast: str | bool = fast
+        self.lrn_impl = lrn_impl
         self.pool = nn.MaxPool2d(3, 2) if pool == "overlapping" else nn.MaxPool2d(2, 2)
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6)) if adaptive_pool else nn.Identity()
         self.dropout = PaperDropout(dropout, dropout_mode)
@@ -258,4 +287,74 @@ class AlexNet(nn.Module):
         return (logits, self._cross(parts, devs[0])) if return_hidden else logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fast and self.fast_path_ok():
+            return self.classifier(self.fast_features(x))
         return self.classifier(self.features(x))
+
+    # ----------------------------------------------------------------- fast path (same function)
+    def fast_path_ok(self) -> bool:
+        """The fast path needs every tower on one device and equal kernel counts per tower.
+
+        It calls the layers' weights directly, so a forward hook on a tower's layer (as
+        :func:`alexnet.summary.summary` registers) sends the forward through the reference.
+        """
+        if self.devices is not None and len(set(self.devices)) > 1:
+            return False
+        if any(m._forward_hooks or m._forward_pre_hooks for t in self.towers for m in t.children()):
+            return False
+        first = self.towers[0]
+        return all(
+            getattr(t, name).weight.shape == getattr(first, name).weight.shape
+            for t in self.towers for name in CONV_NAMES
+        )
+
+    def _cat(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer ``name``'s kernels and biases of all towers, stacked along the output channels."""
+        layers = [getattr(t, name) for t in self.towers]
+        if len(layers) == 1:
+            return layers[0].weight, layers[0].bias
+        return torch.cat([m.weight for m in layers]), torch.cat([m.bias for m in layers])
+
+    def _own_tower_conv(self, h: torch.Tensor, name: str, padding: int) -> torch.Tensor:
+        """conv2/conv4/conv5: each tower's kernels see only its own channels (Section 3.2)."""
+        g = len(self.towers)
+        if g == 1:
+            conv = getattr(self.towers[0], name)
+            return F.conv2d(h, conv.weight, conv.bias, padding=padding)
+        if self.fast == "split":
+            parts = h.chunk(g, dim=1)
+            return torch.cat([
+                F.conv2d(p, getattr(t, name).weight, getattr(t, name).bias, padding=padding)
+                for t, p in zip(self.towers, parts)
+            ], dim=1)
+        w, b = self._cat(name)
+        return F.conv2d(h, w, b, padding=padding, groups=g)
+
+    def _act_lrn(self, h: torch.Tensor) -> torch.Tensor:
+        """ReLU then LRN (3.1, 3.3) with the towers side by side: one fused kernel where possible."""
+        if isinstance(self.lrn, nn.Identity):
+            return self.act(h)
+        lrn_module = self.lrn
+        relu = isinstance(self.act, nn.ReLU)
+        if not relu:
+            h = self.act(h)
+        return lrn(h, lrn_module.size, lrn_module.alpha, lrn_module.beta, lrn_module.k,
+                   impl=self.lrn_impl, groups=len(self.towers), relu=relu)
+
+    def fast_features(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`features` on one device with the towers side by side along the channels.
+
+        Same parameters and same function as :meth:`features` (the tests check outputs and
+        gradients); the output channels of every layer are ordered tower 0 first, exactly as
+        the reference concatenates them before conv3 and fc6.
+        """
+        x = self._conv1_input(x)
+        c1 = self.towers[0].conv1
+        w, b = self._cat("conv1")  # conv1 of every tower reads the whole image
+        h = self.pool(self._act_lrn(F.conv2d(x, w, b, stride=c1.stride, padding=c1.padding)))
+        h = self.pool(self._act_lrn(self._own_tower_conv(h, "conv2", 2)))
+        w, b = self._cat("conv3")  # conv3 reads both towers
+        h = self.act(F.conv2d(h, w, b, padding=1))
+        h = self.act(self._own_tower_conv(h, "conv4", 1))
+        h = self.pool(self.act(self._own_tower_conv(h, "conv5", 1)))
+        return torch.flatten(self.avgpool(h), 1)

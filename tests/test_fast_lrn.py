@@ -1,0 +1,171 @@
+"""Section 3.3: every fast LRN implementation equals the paper's formula (outputs and gradients).
+
+The Triton kernels run on the CPU through Triton's interpreter in a subprocess (the interpreter
+must be switched on before Triton is first imported); on a CUDA machine they also run compiled.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from alexnet.layers import LRN_IMPLS, LocalResponseNorm, lrn
+from alexnet.lrn_triton import lrn_formula_torch, lrn_torch
+
+
+def formula64(a: torch.Tensor, n=5, alpha=1e-4, beta=0.75, k=2.0, groups=1, relu=False) -> torch.Tensor:
+    """The paper's formula channel by channel in float64, each tower (group) on its own."""
+    a = a.double()
+    if relu:
+        a = torch.relu(a)
+    out = torch.empty_like(a)
+    cg = a.shape[1] // groups
+    for g in range(groups):
+        for i in range(cg):
+            lo, hi = max(0, i - n // 2), min(cg - 1, i + (n - 1) // 2)
+            s = (a[:, g * cg + lo: g * cg + hi + 1] ** 2).sum(dim=1)
+            out[:, g * cg + i] = a[:, g * cg + i] / (k + alpha * s) ** beta
+    return out
+
+
+def _check(impl, x, groups, relu, size=5, rtol=1e-10, atol=1e-10):
+    x = x.detach().clone().requires_grad_()
+    y = lrn(x, size, impl=impl, groups=groups, relu=relu)
+    x64 = x.detach().double().requires_grad_()
+    y64 = formula64(x64, n=size, groups=groups, relu=relu)
+    torch.testing.assert_close(y.double(), y64.detach(), rtol=rtol, atol=atol)
+    g = torch.randn_like(y64)
+    (dx,) = torch.autograd.grad(y, x, g.to(y.dtype))
+    (dx64,) = torch.autograd.grad(y64, x64, g)
+    torch.testing.assert_close(dx.double(), dx64, rtol=rtol, atol=atol)
+    return y
+
+
+@pytest.mark.parametrize("impl", ["reference", "formula", "torch"])
+@pytest.mark.parametrize("groups, relu, channels_last", [(1, False, False), (2, True, False), (2, False, True),
+                                                         (3, True, True)])
+def test_lrn_impls_equal_formula_float64(impl, groups, relu, channels_last):
+    torch.manual_seed(0)
+    x = torch.randn(2, 12 * groups, 4, 5, dtype=torch.float64) * 30
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    _check(impl, x, groups, relu)
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 6])
+def test_torch_impl_other_window_sizes(size):
+    torch.manual_seed(1)
+    x = torch.randn(2, 7, 3, 3, dtype=torch.float64) * 30
+    _check("torch", x, 1, False, size=size)
+    _check("formula", x, 1, False, size=size)
+
+
+def test_float32_impls_close_to_formula_and_to_each_other():
+    torch.manual_seed(2)
+    x = torch.randn(3, 96, 6, 6) * 20
+    ys = [_check(impl, x, 2, True, rtol=1e-5, atol=1e-5) for impl in ("reference", "formula", "torch")]
+    torch.testing.assert_close(ys[1], ys[2])
+
+
+def test_torch_impl_gradcheck():
+    x = (torch.randn(2, 6, 3, 3, dtype=torch.float64) * 10).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: lrn_torch(t, groups=2, relu=True), (x,))
+
+
+def test_module_impl_option_and_errors():
+    x = torch.randn(2, 8, 3, 3) * 40
+    ref = LocalResponseNorm()(x)
+    for impl in ("formula", "torch", "auto"):
+        torch.testing.assert_close(LocalResponseNorm(impl=impl)(x), ref)
+    assert "impl='torch'" in repr(LocalResponseNorm(impl="torch"))
+    with pytest.raises(ValueError, match="impl"):
+        LocalResponseNorm(impl="cuda")
+    with pytest.raises(ValueError, match="groups"):
+        lrn(x, impl="torch", groups=3)
+    with pytest.raises(ValueError, match="impl"):
+        lrn(x, impl="fast")
+    assert set(LRN_IMPLS) >= {"reference", "triton", "compiled"}
+
+
+def test_auto_picks_torch_on_cpu_and_formula_is_compile_friendly():
+    from alexnet.layers import resolve_lrn_impl
+
+    assert resolve_lrn_impl("auto", torch.zeros(1, 2, 1, 1)) == "torch"
+    assert resolve_lrn_impl("reference", torch.zeros(1, 2, 1, 1)) == "reference"
+    # the formula keeps a channels-last input's layout (what a channels-last network wants)
+    x = torch.randn(2, 8, 5, 5).contiguous(memory_format=torch.channels_last)
+    assert lrn_torch(x, groups=2).is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.slow
+def test_compiled_formula_equals_reference():
+    torch.manual_seed(3)
+    x = torch.randn(2, 16, 5, 5) * 30
+    _check("compiled", x, 2, True, rtol=1e-5, atol=1e-5)
+
+
+TRITON_SCRIPT = textwrap.dedent(r"""
+    import json, torch
+    from alexnet.lrn_triton import lrn_triton, triton_available
+    from alexnet import AlexNet
+    assert triton_available("cpu")
+    import tests.test_fast_lrn as T
+    out = {}
+    torch.manual_seed(0)
+    for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 2e-5)):
+        for groups, relu, cl, size in ((1, False, False, 5), (2, True, False, 5), (2, True, True, 5),
+                                       (2, False, True, 3), (1, True, False, 4)):
+            x = torch.randn(2, 10 * groups, 5, 7, dtype=dtype) * 30
+            if cl:
+                x = x.contiguous(memory_format=torch.channels_last)
+            y = T._check("triton", x, groups, relu, size=size, rtol=tol, atol=tol)
+            assert y.is_contiguous(memory_format=torch.channels_last) == cl or not cl
+    # the whole fast model with the Triton LRN against the reference model
+    torch.manual_seed(0)
+    kw = dict(num_classes=5, widths=(8, 8, 8, 8, 8), fc=(8, 8), dropout=0.0)
+    ref = AlexNet(**kw).double()
+    fast = AlexNet(**kw, fast=True, lrn_impl="triton").double()
+    fast.load_state_dict(ref.state_dict())
+    x = torch.randn(1, 3, 227, 227, dtype=torch.float64) * 50
+    y1, y2 = ref(x), fast(x)
+    torch.testing.assert_close(y2, y1, rtol=1e-10, atol=1e-12)
+    y1.square().sum().backward(); y2.square().sum().backward()
+    for (name, p1), p2 in zip(ref.named_parameters(), fast.parameters()):
+        torch.testing.assert_close(p2.grad, p1.grad, rtol=1e-9, atol=1e-12, msg=name)
+    print("TRITON-OK")
+""")
+
+
+@pytest.mark.slow
+def test_triton_kernels_under_interpreter_equal_formula():
+    pytest.importorskip("triton")
+    env = dict(os.environ, TRITON_INTERPRET="1", OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", TRITON_SCRIPT], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0 and "TRITON-OK" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-4), (torch.bfloat16, 3e-2)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_triton_on_gpu_equals_formula(dtype, tol, channels_last):
+    pytest.importorskip("triton")
+    torch.manual_seed(0)
+    x = torch.randn(4, 96, 27, 27, device="cuda") * 20
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x = x.to(dtype).requires_grad_()
+    y = lrn(x, impl="triton", groups=2, relu=True)
+    assert y.dtype == dtype and y.is_contiguous(memory_format=torch.channels_last) == channels_last
+    x64 = x.detach().double().requires_grad_()
+    y64 = formula64(x64, groups=2, relu=True)
+    torch.testing.assert_close(y.double(), y64.detach(), rtol=tol, atol=tol)
+    g = torch.randn_like(y64)
+    (dx,) = torch.autograd.grad(y, x, g.to(dtype))
+    (dx64,) = torch.autograd.grad(y64, x64, g)
+    torch.testing.assert_close(dx.double(), dx64, rtol=tol, atol=tol * dx64.abs().max().item())
+    assert lrn_formula_torch  # imported for the GPU compile tests of the bench
