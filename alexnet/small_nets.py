@@ -90,15 +90,16 @@ class CifarNet(nn.Module):
                            dropout=dropout, dropout_mode=dropout_mode, input_size=input_size)
         act = nn.ReLU if activation == "relu" else nn.Tanh
         layers: list[nn.Module] = []
-        cin, size = 3, input_size
+        cin = 3
         for i, w in enumerate(widths):
             layers += [nn.Conv2d(cin, w, 5, padding=2), act(), pool_layer(pool)]
             if lrn and i < 2:
                 layers.append(LocalResponseNorm(**(lrn_params or {})))
-            cin, size = w, -(-size // 2)
+            cin = w
         self.features = nn.Sequential(*layers)
+        with torch.no_grad():
+            fin = self.features(torch.zeros(1, 3, input_size, input_size)).numel()
         head: list[nn.Module] = [nn.Flatten()]
-        fin = cin * size * size
         for h in hidden:
             head += [nn.Linear(fin, h), act(), PaperDropout(dropout, dropout_mode)]
             fin = h

@@ -14,7 +14,7 @@ from dataclasses import replace
 import torch
 
 from ..small_nets import CifarNet
-from .common import summarise, verdict
+from .common import hard_deadline, summarise, verdict
 from .engine import TrainConfig, train
 from .tensors import TensorData
 
@@ -48,7 +48,7 @@ def compare(variants: dict[str, tuple[dict, dict]], s: dict, data: TensorData, d
             torch.manual_seed(seed)
             cfg = train_config(s, **cfg_over)
             model = CifarNet(len(data.classes), input_size=cfg.crop or data.train_x.shape[-1], **net_kw)
-            h = train(model, data, cfg, seed=seed, device=device, deadline=deadline, progress=progress,
+            h = train(model, data, cfg, seed=seed, device=device, deadline=hard_deadline(deadline, s), progress=progress,
                       desc=f"{name} seed={seed}")
             run = {"seed": seed, "test_error": h["final_test_error"], "train_error": h["final_train_error"],
                    "gap": h["final_test_error"] - h["final_train_error"], "epochs_trained": h["epochs_trained"],
@@ -57,6 +57,11 @@ def compare(variants: dict[str, tuple[dict, dict]], s: dict, data: TensorData, d
             if after_train is not None:
                 after_train(name, model, run, h)
             runs[name].append(run)
+        if seed > 0 and any(rs[-1]["truncated"] for rs in runs.values() if rs and rs[-1]["seed"] == seed):
+            for rs in runs.values():  # a seed cut short by the deadline is dropped (seed 0 is always kept)
+                if rs and rs[-1]["seed"] == seed:
+                    rs.pop()
+            break
     n = min(len(v) for v in runs.values())
     return {name: v[:n] for name, v in runs.items()}  # paired: only seeds every variant finished
 
@@ -66,7 +71,11 @@ def table(runs: dict[str, list[dict]], keys=("test_error", "train_error", "gap")
     return {name: {k: summarise([r[k] for r in rs]) for k in keys} for name, rs in runs.items()}
 
 
-def paired(runs: dict[str, list[dict]], better: str, worse: str, key: str, claim: str, what: str) -> dict:
-    """Verdict on "``better`` has a lower ``key`` than ``worse``", paired by seed."""
+def paired(runs: dict[str, list[dict]], better: str, worse: str, key: str, claim: str, what: str,
+           n_test: int | None = None) -> dict:
+    """Verdict on "``better`` has a lower ``key`` than ``worse``", paired by seed.
+
+    With ``n_test`` test images, differences below three images' worth (``3 / n_test``) count as noise.
+    """
     diffs = [w[key] - b[key] for b, w in zip(runs[better], runs[worse])]
-    return verdict(diffs, claim, what)
+    return verdict(diffs, claim, what, min_effect=3.0 / n_test if n_test else 0.0)

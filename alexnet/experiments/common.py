@@ -26,7 +26,7 @@ import torch
 from ..profiles import resolve
 from .tensors import load_cifar10
 
-__all__ = ["ROOT", "execute", "summarise", "verdict", "resolve_device", "device_name", "git_commit",
+__all__ = ["ROOT", "execute", "hard_deadline", "summarise", "verdict", "resolve_device", "device_name", "git_commit",
            "result_path", "load_result", "COMMON_CHECKS"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -81,19 +81,20 @@ def summarise(values: list[float | None]) -> dict[str, Any]:
     return {"mean": mean, "std": std, "min": min(vals), "max": max(vals), "n": n, "values": list(values)}
 
 
-def verdict(improvements: list[float], claim: str, what: str) -> dict[str, Any]:
+def verdict(improvements: list[float], claim: str, what: str, min_effect: float = 0.0) -> dict[str, Any]:
     """Does the paper's claimed improvement show up? ``improvements`` > 0 means "as the paper says".
 
-    "agrees": the mean improvement is positive and larger than one standard error over seeds;
-    "disagrees": negative and larger than one standard error; else "inconclusive" (within the seed
-    noise). ``agrees_with_paper`` is true only for "agrees".
+    "agrees": the mean improvement is positive and larger than both one standard error over seeds
+    and ``min_effect`` (the resolution of the measurement, e.g. three test images' worth of error);
+    "disagrees": negative by as much; else "inconclusive" (within the noise).
+    ``agrees_with_paper`` is true only for "agrees".
     """
     s = summarise(improvements)
     if s["n"] == 0:
         word = "inconclusive"
         text = f"no finished runs, so nothing to compare for {what}"
     else:
-        se = s["std"] / math.sqrt(s["n"]) if s["n"] > 1 else 0.0
+        se = max(s["std"] / math.sqrt(s["n"]) if s["n"] > 1 else 0.0, min_effect)
         if s["mean"] > se:
             word = "agrees"
         elif s["mean"] < -se:
@@ -101,9 +102,14 @@ def verdict(improvements: list[float], claim: str, what: str) -> dict[str, Any]:
         else:
             word = "inconclusive"
         text = (f"{what}: mean {s['mean']:+.4f} (std {s['std']:.4f} over {s['n']} seed(s); positive = as the paper "
-                f"says) -> {word}" + (" (within one standard error of zero)" if word == "inconclusive" else ""))
+                f"says) -> {word}" + (f" (within max(one standard error, {min_effect:.4f}) of zero)" if word == "inconclusive" else ""))
     return {"paper_claim": claim, "verdict": word, "agrees_with_paper": word == "agrees", "explanation": text,
             "improvement": s}
+
+
+def hard_deadline(deadline: float | None, s: dict) -> float | None:
+    """Where a run is cut short: the soft ``deadline`` (no new seed after it) plus 30% of ``max_seconds``."""
+    return None if deadline is None else deadline + 0.3 * s["max_seconds"]
 
 
 def result_path(name: str, profile: str, root: Path = ROOT) -> Path:

@@ -30,14 +30,14 @@ PAPER_CLAIM = ("\"At test time, we use all the neurons but multiply their output
                "overfitting. Dropout roughly doubles the number of iterations required to converge.\"")
 
 PROFILES = {
-    "ci": dict(train_per_class=200, test_per_class=100, seeds=2, widths=[16, 16, 32], hidden=[256, 256], p=0.5,
+    "ci": dict(train_per_class=100, test_per_class=50, seeds=2, widths=[8, 8, 16], hidden=[256, 256], p=0.5,
                epochs=8.0, lr=0.01, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=64,
-               train_eval_size=2000, max_seconds=150.0,
-               note=("ci profile: 2,000 CIFAR-10 training images, a narrower net (16/16/32 kernels, 256/256 hidden), "
+               train_eval_size=1000, max_seconds=100.0,
+               note=("ci profile: 1,000 CIFAR-10 training images, a narrower net (8/8/16 kernels, 256/256 hidden), "
                      "8 epochs, 2 seeds: a smoke-scale rerun, not the paper's setting")),
     "full": dict(train_per_class=1000, test_per_class=None, seeds=3, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
                  epochs=30.0, lr=0.01, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
-                 train_eval_size=10000, max_seconds=45.0,
+                 train_eval_size=10000, max_seconds=30.0,
                  note=("full profile: a 10,000-image subset of CIFAR-10 (to make overfitting visible), no augmentation, "
                        "30 epochs, 3 seeds; the full test set")),
 }
@@ -69,9 +69,9 @@ def compute(s: dict, data: TensorData, device: torch.device, progress: bool = Fa
     runs = compare(variants, s, data, device, progress, deadline,
                    after_train=lambda *a: _unscaled_test_error(*a, data=data))
     gap = paired(runs, "paper", "none", "gap", PAPER_CLAIM,
-                 "overfitting gap without dropout minus gap with the paper's dropout")
+                 "overfitting gap without dropout minus gap with the paper's dropout", len(data.test_y))
     test = paired(runs, "paper", "none", "test_error", PAPER_CLAIM,
-                  "test error without dropout minus test error with the paper's dropout")
+                  "test error without dropout minus test error with the paper's dropout", len(data.test_y))
     diffs = [a["test_error"] - b["test_error"] for a, b in zip(runs["paper"], runs["inverted"])]
     d = summarise(diffs)
     same = d["n"] > 0 and abs(d["mean"]) <= max(2 * (d["std"] / d["n"] ** 0.5 if d["n"] > 1 else 0.0), 0.01)

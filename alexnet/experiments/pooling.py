@@ -22,13 +22,13 @@ PAPER_CLAIM = ("\"This scheme reduces the top-1 and top-5 error rates by 0.4% an
                "difficult to overfit.\"")
 
 PROFILES = {
-    "ci": dict(train_per_class=300, test_per_class=100, seeds=2, widths=[16, 16, 32], max_seconds=150.0,
+    "ci": dict(train_per_class=200, test_per_class=50, seeds=2, widths=[8, 8, 16], max_seconds=100.0,
                **REGIME_CI,
-               note=("ci profile: 3,000 CIFAR-10 training images, a narrower net (16/16/32), 4 epochs, 2 seeds: a "
+               note=("ci profile: 2,000 CIFAR-10 training images, a narrower net (8/8/16), 4 epochs, 2 seeds: a "
                      "smoke-scale rerun, not the paper's setting")),
-    "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64], max_seconds=45.0,
+    "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64], max_seconds=30.0,
                  **REGIME_FULL,
-                 note="full profile: all 50,000 CIFAR-10 training images, 12 epochs per run, 3 seeds"),
+                 note="full profile: all 50,000 CIFAR-10 training images, 10 epochs per run, 3 seeds"),
 }
 CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "crop": lambda v: v is None or 8 <= v <= 32}
 
@@ -40,7 +40,7 @@ def compute(s: dict, data: TensorData, device: torch.device, progress: bool = Fa
                 "non_overlapping": (dict(widths=s["widths"], lrn=True, pool="non-overlapping"), {})}
     runs = compare(variants, s, data, device, progress, deadline)
     v = paired(runs, "overlapping", "non_overlapping", "test_error", PAPER_CLAIM,
-               "test error of 2/2 pooling minus test error of 3/2 pooling")
+               "test error of 2/2 pooling minus test error of 3/2 pooling", len(data.test_y))
     gap = paired(runs, "overlapping", "non_overlapping", "gap", PAPER_CLAIM,
-                 "overfitting gap (test - train error) of 2/2 pooling minus that of 3/2 pooling")
+                 "overfitting gap (test - train error) of 2/2 pooling minus that of 3/2 pooling", len(data.test_y))
     return {"summary": table(runs), **v, "overfitting": gap, "runs": runs}

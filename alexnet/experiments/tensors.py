@@ -109,29 +109,50 @@ def _decode_parallel(paths: list[Path], size: int | None) -> np.ndarray:
     return out
 
 
+def _cache_path(split_dir: Path, files: list[Path], size: int | None) -> Path:
+    key = hashlib.sha1(str(split_dir).encode())
+    for f in files:
+        key.update(f"{f.parent.name}/{f.name}:{f.stat().st_size}\n".encode())
+    key.update(f"size={size}".encode())
+    return cache_dir() / "tensors" / f"{split_dir.parent.name}-{split_dir.name}-{len(files)}-{key.hexdigest()[:16]}.npz"
+
+
+def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        with np.load(path) as z:
+            return z["x"], z["y"]
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache file is decoded again
+
+
 def load_folder_tensors(split_dir: str | Path, per_class: int | None = None, size: int | None = None,
                         use_cache: bool = True) -> tuple[torch.Tensor, torch.Tensor, list[str], bool]:
     """Decode ``split_dir/<class>/*`` once into ``(uint8 (N,3,H,W), int64 labels, classes, cached)``.
 
     ``per_class`` keeps the first files of each class (sorted names); ``size`` resizes images that
     are not ``size x size``. The result is cached under :func:`cache_dir` keyed by the folder's path
-    and file list; ``cached`` says whether it came from the cache.
+    and file list (names and sizes); a subset is cut from the whole folder's cache when that exists.
+    ``cached`` says whether it came from the cache.
     """
     split_dir = Path(split_dir).resolve()
     if not split_dir.is_dir():
         raise AlexNetError(f"image folder {split_dir} does not exist")
-    files, labels, classes = _list_split(split_dir, per_class)
-    key = hashlib.sha1(str(split_dir).encode())
-    for f in files:
-        key.update(f"{f.parent.name}/{f.name}:{f.stat().st_size}\n".encode())
-    key.update(f"size={size}".encode())
-    path = cache_dir() / "tensors" / f"{split_dir.parent.name}-{split_dir.name}-{len(files)}-{key.hexdigest()[:16]}.npz"
+    all_files, all_labels, classes = _list_split(split_dir, None)
+    path = _cache_path(split_dir, all_files, size)
+    if use_cache and path.exists():  # the whole folder is cached: take the subset from it
+        loaded = _load_npz(path)
+        if loaded is not None:
+            x, y = loaded
+            if per_class:
+                keep = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(len(classes))])
+                x, y = x[keep], y[keep]
+            return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y), classes, True
+    files, labels, _ = _list_split(split_dir, per_class)
+    path = _cache_path(split_dir, files, size)
     if use_cache and path.exists():
-        try:
-            with np.load(path) as z:
-                return torch.from_numpy(z["x"]), torch.from_numpy(z["y"]), classes, True
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache file is decoded again
+        loaded = _load_npz(path)
+        if loaded is not None:
+            return torch.from_numpy(loaded[0]), torch.from_numpy(loaded[1]), classes, True
     x = _decode_parallel(files, size)
     y = np.asarray(labels, dtype=np.int64)
     if use_cache:
@@ -161,11 +182,17 @@ def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None 
     so: ``synthetic=True`` and a description starting with "SYNTHETIC".
     """
     from ..data import make_synthetic, resolve_data_root
+    from ..data.cifar import is_cifar_python
 
     synthetic = False
+    # Under ``ci`` do not try to download (resolve_data_root's last resort) when nothing points at data.
+    look = not allow_synthetic or data is not None or os.environ.get("ALEXNET_DATA") or (cache_dir() / "cifar10").exists()
     try:
+        if not look:
+            raise AlexNetError("no data folder given, $ALEXNET_DATA unset and no cifar10/ in the cache folder")
         root = Path(resolve_data_root(data, dataset="cifar10"))
-        _find_split(root, ("train",))
+        if not is_cifar_python(root):
+            _find_split(root, ("train",))
     except AlexNetError as err:
         if not allow_synthetic:
             raise AlexNetError(f"CIFAR-10 not found ({err}); give --data or set ALEXNET_DATA to the folder "
@@ -173,9 +200,15 @@ def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None 
         root = make_synthetic(cache_dir() / "synthetic-cifar10", num_classes=10, train_per_class=100,
                               val_per_class=30, size=32, seed=0)
         synthetic = True
-    train_x, train_y, classes, c1 = load_folder_tensors(_find_split(root, ("train",)), train_per_class, 32, use_cache)
-    test_x, test_y, test_classes, c2 = load_folder_tensors(_find_split(root, ("test", "val")), test_per_class, 32,
-                                                           use_cache)
+    if is_cifar_python(root):
+        train_x, train_y, classes = _python_split(root, "train", train_per_class)
+        test_x, test_y, test_classes = _python_split(root, "test", test_per_class)
+        c1 = c2 = False
+    else:
+        train_x, train_y, classes, c1 = load_folder_tensors(_find_split(root, ("train",)), train_per_class, 32,
+                                                            use_cache)
+        test_x, test_y, test_classes, c2 = load_folder_tensors(_find_split(root, ("test", "val")), test_per_class,
+                                                               32, use_cache)
     if test_classes != classes:
         raise AlexNetError(f"{root}: train and test splits have different class folders")
     kind = "SYNTHETIC generated stand-in for CIFAR-10 (no CIFAR-10 found)" if synthetic else "CIFAR-10"
@@ -184,6 +217,19 @@ def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None 
                    f"{len(test_y)} test images, {len(classes)} classes, 32x32, decoded once to a uint8 tensor")
     return TensorData(train_x, train_y, test_x, test_y, classes, description, synthetic, str(root),
                       {"from_cache": bool(c1 and c2)})
+
+
+def _python_split(root: Path, split: str, per_class: int | None) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """CIFAR-10 in torchvision's Python format (``cifar-10-batches-py``), first ``per_class`` per class."""
+    from ..data.cifar import read_cifar_python
+
+    images, labels, classes = read_cifar_python(root, split)
+    y = np.asarray(labels, dtype=np.int64)
+    keep = np.arange(len(y))
+    if per_class:
+        keep = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(len(classes))])
+    x = torch.from_numpy(np.ascontiguousarray(images[keep].transpose(0, 3, 1, 2)))
+    return x, torch.from_numpy(y[keep]), list(classes)
 
 
 # ----------------------------------------------------------------------------------- augmentation
@@ -228,35 +274,33 @@ def centre_crop(x: torch.Tensor, crop: int) -> torch.Tensor:
 
 
 def rgb_pca(x: torch.Tensor, max_pixels: int = 2_000_000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigenvalues (descending) and eigenvectors (columns) of the 3x3 RGB covariance of ``x``.
+    """Eigenvalues (descending) and eigenvectors (columns) of the 3x3 covariance of RGB in [0, 1].
 
-    Section 4.1 computes PCA "on the set of RGB pixel values throughout the training set"; pixels
-    are in 0..255 units. Uses ``alexnet.data``'s implementation when it offers one.
+    Section 4.1 computes PCA "on the set of RGB pixel values throughout the training set". Units and
+    sign convention follow :func:`alexnet.data.pca_stats` (RGB in [0, 1], first component of each
+    eigenvector >= 0); here from the uint8 tensor in memory (a seeded sample of ``max_pixels``).
     """
-    try:
-        from ..data import rgb_pca as data_rgb_pca  # type: ignore[attr-defined]
-    except ImportError:
-        data_rgb_pca = None
     pixels = x.permute(0, 2, 3, 1).reshape(-1, 3)
     if pixels.shape[0] > max_pixels:
         g = torch.Generator().manual_seed(0)
         pixels = pixels[torch.randperm(pixels.shape[0], generator=g)[:max_pixels]]
-    pixels = pixels.double()
-    if data_rgb_pca is not None:
-        eigval, eigvec = data_rgb_pca(pixels)
-        return torch.as_tensor(eigval, dtype=torch.float32), torch.as_tensor(eigvec, dtype=torch.float32)
-    cov = torch.cov(pixels.T)
-    eigval, eigvec = torch.linalg.eigh(cov)
-    order = eigval.argsort(descending=True)
-    return eigval[order].float(), eigvec[:, order].float()
+    cov = torch.cov(pixels.double().T / 255.0)
+    vals, vecs = torch.linalg.eigh(cov)
+    order = vals.argsort(descending=True)
+    vals, vecs = vals[order].clamp_min(0), vecs[:, order]
+    vecs = vecs * torch.where(vecs[0] < 0, -1.0, 1.0)
+    return vals.float(), vecs.float()
 
 
 def pca_lighting(x: torch.Tensor, eigval: torch.Tensor, eigvec: torch.Tensor, std: float = 0.1,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-    """Section 4.1: add ``eigvec @ (a * eigval)`` to every pixel, ``a ~ N(0, std)`` once per image.
+                 generator: torch.Generator | None = None, scale: float = 255.0) -> torch.Tensor:
+    """Section 4.1 on a batch: add ``eigvec @ (a * eigval)`` to every pixel, ``a ~ N(0, std)`` per image.
 
-    ``x`` is float ``(N, 3, H, W)`` in pixel units (0..255), the eigen-decomposition of the same units.
+    ``x`` is float ``(N, 3, H, W)`` in pixel units (0..255); ``eigval``/``eigvec`` from
+    :func:`rgb_pca` ([0, 1] units), so the shift is multiplied by ``scale`` = 255 -- the convention of
+    :class:`alexnet.data.PCALighting`, whose formula (:func:`alexnet.data.pca_lighting`) this calls.
     """
+    from ..data import pca_lighting as add_lighting
+
     a = torch.randn(x.shape[0], 3, device=x.device, generator=generator) * std
-    shift = (a * eigval.to(x.device)) @ eigvec.to(x.device).T  # (N, 3)
-    return x + shift.view(-1, 3, 1, 1)
+    return add_lighting(x, eigval.to(x.device) * scale, eigvec.to(x.device), a)

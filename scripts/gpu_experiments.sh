@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The full profiles of the book's CIFAR-10 experiments (Sections 3.1, 3.3, 3.4, 4.1, 4.2) in one GPU job.
+#
+# Sized for about 5 minutes on one NVIDIA H100: the whole of CIFAR-10 is decoded once into a uint8
+# tensor (cached in ~/.cache/alexnet), held in GPU memory, and augmented on the GPU. Each experiment
+# has a wall-clock share (its --set max_seconds: no new seed is started after it) and a hard
+# `timeout`; one failing experiment does not stop the others. The shares shrink when earlier
+# experiments ran long, so the whole job stays within $BUDGET seconds.
+#
+#   ALEXNET_DATA=/data OUT=/out bash scripts/gpu_experiments.sh   # needs /data/cifar10/{train,test}
+#   -> /out/<experiment>-full.json   (copy to results/<experiment>/full.json)
+#   Without OUT: results/<experiment>/full.json.
+#   Smoke test on a CPU (tiny settings, seconds): SMOKE=1 DEVICE=cpu bash scripts/gpu_experiments.sh
+set -u
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python}
+DEVICE=${DEVICE:-cuda}
+BUDGET=${BUDGET:-280}
+SMOKE=${SMOKE:-0}
+START=$(date +%s)
+FAILED=()
+
+echo "== gpu_experiments: device=$DEVICE data=${ALEXNET_DATA:-<unset>} out=${OUT:-results/} budget=${BUDGET}s smoke=$SMOKE"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+$PY -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.cuda.is_available())"
+
+out_for() {  # where experiment $1 writes its JSON
+  if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; echo "$OUT/$1-full.json"; else echo "results/$1/full.json"; fi
+}
+
+smoke_args() {  # tiny settings for a CPU smoke test of this script
+  [ "$SMOKE" = 1 ] || return 0
+  local common="--set train_per_class=20 --set test_per_class=10 --set seeds=2 --set widths=[4,4,8]"
+  case "$1" in
+    relu_tanh) echo "$common --set max_epochs=1 --set target_train_error=0.85 --set lr_grid_relu=[0.05] --set lr_grid_tanh=[0.05] --set batch_size=32" ;;
+    dropout) echo "$common --set epochs=1.0 --set hidden=[16,16] --set batch_size=32" ;;
+    *) echo "$common --set epochs=1.0 --set batch_size=32" ;;
+  esac
+}
+
+run_one() {  # name, share (s), hard timeout (s)
+  local name=$1 share=$2 hard=$3
+  local now left
+  now=$(date +%s); left=$((BUDGET - (now - START)))
+  if [ "$left" -lt 15 ]; then
+    echo "== SKIPPED $name: only ${left}s of the ${BUDGET}s budget left"; FAILED+=("$name(skipped)"); return
+  fi
+  # shrink the share (and the hard limit) when earlier experiments used more than theirs
+  if [ "$share" -gt $((left * 2 / 3)) ]; then share=$((left * 2 / 3)); fi
+  if [ "$hard" -gt "$left" ]; then hard=$left; fi
+  local out; out=$(out_for "$name")
+  echo "== $name: share ${share}s, hard limit ${hard}s -> $out"
+  # shellcheck disable=SC2046
+  if timeout -k 5 "$hard" $PY -m alexnet experiment "$name" --profile full --device "$DEVICE" --out "$out" \
+      --set max_seconds="$share" $(smoke_args "$name"); then
+    echo "== $name done after $(( $(date +%s) - now ))s"
+  else
+    echo "== FAILED $name (exit $?) after $(( $(date +%s) - now ))s"; FAILED+=("$name")
+  fi
+}
+
+# Decode CIFAR-10 once (16 processes) into the tensor cache the experiments read.
+[ "$SMOKE" = 1 ] || timeout -k 5 90 $PY -c "
+from alexnet.experiments.tensors import load_cifar10
+import time; t = time.time(); d = load_cifar10(None, train_per_class=None, test_per_class=None)
+print(d.description, f'({time.time() - t:.1f} s)')" || echo "== data warm-up failed (the experiments will say why)"
+
+run_one relu_tanh 80 125
+run_one lrn 30 55
+run_one pooling 30 55
+run_one dropout 30 50
+run_one pca_lighting 30 50
+
+echo "== total $(( $(date +%s) - START ))s; failed or skipped: ${FAILED[*]:-none}"
+for f in ${OUT:+$OUT/*-full.json} ; do [ -f "$f" ] && $PY -c "
+import json, sys; r = json.load(open(sys.argv[1]))
+print(f\"{r['experiment']}: {r['verdict']} ({r['provenance']['wall_seconds']} s on {r['provenance']['device']}): {r['explanation']}\")" "$f"; done
+[ ${#FAILED[@]} -eq 0 ]

@@ -1,0 +1,247 @@
+"""The CIFAR-10 experiments of Sections 3.1-4.2: small nets, tensor data, training loop, verdicts, CLI."""
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from alexnet import LocalResponseNorm, PaperDropout
+from alexnet.cli import main
+from alexnet.errors import AlexNetError
+from alexnet.experiments import EXPERIMENTS, run
+from alexnet.experiments.common import summarise, verdict
+from alexnet.experiments.engine import TrainConfig, train
+from alexnet.experiments.tensors import (
+    TensorData, centre_crop, load_cifar10, load_folder_tensors, pca_lighting, random_crop_flip, rgb_pca,
+)
+from alexnet.small_nets import CifarNet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def no_data(tmp_path, monkeypatch):
+    """No CIFAR-10 anywhere: an empty cache folder and no $ALEXNET_DATA."""
+    monkeypatch.delenv("ALEXNET_DATA", raising=False)
+    monkeypatch.setenv("ALEXNET_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+# ----------------------------------------------------------------------------- small nets
+@pytest.mark.parametrize("size", [32, 24])
+@pytest.mark.parametrize("pool", ["overlapping", "non-overlapping"])
+def test_cifarnet_pooling_variants_have_same_shapes(size, pool):
+    net = CifarNet(pool=pool, input_size=size, lrn=True)
+    feats = net.features(torch.zeros(2, 3, size, size))
+    assert feats.shape == (2, 64, math.ceil(size / 8), math.ceil(size / 8))
+    assert net(torch.zeros(2, 3, size, size)).shape == (2, 10)
+    windows = {(m.kernel_size, m.stride) for m in net.modules() if isinstance(m, torch.nn.MaxPool2d)}
+    assert windows == ({(3, 2)} if pool == "overlapping" else {(2, 2)})
+
+
+def test_cifarnet_is_four_layers_with_paper_lrn_and_dropout_options():
+    net = CifarNet()
+    learned = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(learned) == 4  # "a four-layer convolutional neural network"
+    lrn = [m for m in CifarNet(lrn=True).modules() if isinstance(m, LocalResponseNorm)]
+    assert len(lrn) == 2 and (lrn[0].size, lrn[0].alpha, lrn[0].beta, lrn[0].k) == (5, 1e-4, 0.75, 2.0)
+    drop = CifarNet(hidden=(16, 16), dropout=0.5, dropout_mode="inverted")
+    assert [m.mode for m in drop.modules() if isinstance(m, PaperDropout)] == ["inverted", "inverted"]
+    assert any(isinstance(m, torch.nn.Tanh) for m in CifarNet(activation="tanh").modules())
+    with pytest.raises(ValueError, match="activation"):
+        CifarNet(activation="sigmoid")
+    with pytest.raises(ValueError, match="pool"):
+        CifarNet(pool="avg")
+
+
+# ----------------------------------------------------------------------------- tensors
+def test_random_crop_flip_returns_patches_or_their_mirrors():
+    x = torch.arange(2 * 3 * 6 * 6, dtype=torch.float32).view(2, 3, 6, 6)
+    g = torch.Generator().manual_seed(0)
+    seen_flip = seen_plain = False
+    for _ in range(20):
+        out = random_crop_flip(x, 4, g)
+        assert out.shape == (2, 3, 4, 4)
+        for i in range(2):
+            patches = [x[i, :, r:r + 4, c:c + 4] for r in range(3) for c in range(3)]
+            plain = any(torch.equal(out[i], p) for p in patches)
+            mirrored = any(torch.equal(out[i], p.flip(-1)) for p in patches)
+            assert plain or mirrored
+            seen_plain |= plain
+            seen_flip |= mirrored and not plain
+    assert seen_flip and seen_plain
+    assert torch.equal(centre_crop(x, 4), x[..., 1:5, 1:5])
+    with pytest.raises(ValueError, match="larger"):
+        random_crop_flip(x, 7)
+
+
+def test_rgb_pca_and_lighting_follow_section_4_1():
+    g = torch.Generator().manual_seed(0)
+    base = torch.randint(0, 256, (50, 1, 8, 8), generator=g)
+    x = torch.cat([base, (base * 0.5).round(), torch.randint(0, 20, (50, 1, 8, 8), generator=g)], 1).to(torch.uint8)
+    vals, vecs = rgb_pca(x)
+    assert torch.all(vals[:-1] >= vals[1:])
+    torch.testing.assert_close(vecs.T @ vecs, torch.eye(3), atol=1e-5, rtol=0)
+    cov = torch.cov(x.permute(0, 2, 3, 1).reshape(-1, 3).double().T / 255).float()
+    torch.testing.assert_close(vecs @ torch.diag(vals) @ vecs.T, cov, atol=1e-5, rtol=1e-4)
+    img = x.float()
+    out = pca_lighting(img, vals, vecs, 0.1, torch.Generator().manual_seed(1))
+    shift = out - img
+    assert torch.allclose(shift, shift[:, :, :1, :1].expand_as(shift), atol=1e-3)  # one shift per image, every pixel
+    assert shift.abs().max() > 0 and not torch.allclose(shift[0], shift[1])
+    # the shift lies along the eigenvectors weighted by the eigenvalues (scaled to 0..255 units)
+    coeffs = (shift[:, :, 0, 0] / 255.0) @ vecs / vals
+    assert coeffs.std() < 0.5  # a ~ N(0, 0.1)
+
+
+def _write_folder(root: Path, per_class: int = 3, size: int = 8) -> Path:
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for c in ("cat", "dog"):
+            (root / split / c).mkdir(parents=True)
+            for i in range(per_class):
+                Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(root / split / c / f"{i}.png")
+    return root
+
+
+def test_folder_tensors_are_decoded_once_and_cached(no_data):
+    root = _write_folder(no_data / "cifar10")
+    x, y, classes, cached = load_folder_tensors(root / "train")
+    assert x.dtype == torch.uint8 and x.shape == (6, 3, 8, 8) and y.tolist() == [0, 0, 0, 1, 1, 1]
+    assert classes == ["cat", "dog"] and not cached
+    png = np.array(Image.open(root / "train" / "dog" / "1.png"))
+    assert torch.equal(x[4], torch.from_numpy(png).permute(2, 0, 1))
+    x2, _, _, cached = load_folder_tensors(root / "train")
+    assert cached and torch.equal(x, x2)
+    sub, ysub, _, cached = load_folder_tensors(root / "train", per_class=2)
+    assert cached and ysub.tolist() == [0, 0, 1, 1] and torch.equal(sub[2], x[3])
+    resized, *_ = load_folder_tensors(root / "test", size=4)
+    assert resized.shape == (6, 3, 4, 4)
+
+
+def test_load_cifar10_falls_back_to_generated_data_only_when_allowed(no_data):
+    with pytest.raises(AlexNetError, match="CIFAR-10 not found"):
+        load_cifar10(no_data / "nowhere")
+    d = load_cifar10(None, allow_synthetic=True)
+    assert d.synthetic and d.description.startswith("SYNTHETIC")
+    assert d.train_x.shape[1:] == (3, 32, 32) and len(d.classes) == 10 and len(d.test_y) > 0
+
+
+def test_load_cifar10_reads_a_given_folder(no_data):
+    root = _write_folder(no_data / "data" / "cifar10", size=32)
+    d = load_cifar10(no_data / "data", train_per_class=2)
+    assert not d.synthetic and d.description.startswith("CIFAR-10") and len(d.train_y) == 4 and len(d.test_y) == 6
+    assert d.root == str(root)
+
+
+# ----------------------------------------------------------------------------- statistics
+def test_summarise_and_verdicts():
+    s = summarise([1.0, 3.0, None])
+    assert s["mean"] == 2.0 and s["n"] == 2 and math.isclose(s["std"], math.sqrt(2))
+    assert verdict([0.02, 0.03, 0.025], "claim", "x")["verdict"] == "agrees"
+    assert verdict([0.02, 0.03, 0.025], "claim", "x")["agrees_with_paper"] is True
+    assert verdict([-0.02, -0.03, -0.025], "claim", "x")["verdict"] == "disagrees"
+    assert verdict([0.05, -0.04, 0.01], "claim", "x")["verdict"] == "inconclusive"
+    assert verdict([0.002, 0.002], "claim", "x", min_effect=0.01)["verdict"] == "inconclusive"
+    assert verdict([], "claim", "x")["agrees_with_paper"] is False
+
+
+# ----------------------------------------------------------------------------- training loop
+def _separable(n: int = 256, seed: int = 0) -> TensorData:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randint(0, 60, (n, 3, 12, 12), generator=g, dtype=torch.uint8)
+    x[y == 1, 0] += 150  # class 1 is red
+    return TensorData(x, y, x[:64].clone(), y[:64].clone(), ["a", "b"], "separable", True, "")
+
+
+def test_training_learns_and_stops_at_the_target():
+    torch.manual_seed(0)
+    net = CifarNet(2, widths=(4, 4, 8), input_size=12)
+    h = train(net, _separable(), TrainConfig(epochs=6, lr=0.05, batch_size=32, target_train_error=0.1))
+    assert h["epochs_to_target"] is not None and h["epochs_to_target"] <= 6
+    assert h["chunks"][-1][0] == h["epochs_to_target"]  # stopped there
+    assert h["final_test_error"] < 0.2 and h["final_train_error"] < 0.2 and not h["diverged"]
+
+
+def test_training_with_augmentation_and_divergence_flag():
+    torch.manual_seed(0)
+    net = CifarNet(2, widths=(4, 4, 8), input_size=10, lrn=True, hidden=(8,), dropout=0.5)
+    h = train(net, _separable(), TrainConfig(epochs=1, lr=0.01, batch_size=32, crop=10, pca_std=0.1, lr_drop_at=0.5))
+    assert h["epochs"] and 0 <= h["final_test_error"] <= 1
+    bad = train(CifarNet(2, widths=(4, 4, 8), input_size=12), _separable(),
+                TrainConfig(epochs=3, lr=1e6, batch_size=32))
+    assert bad["diverged"]
+
+
+# ----------------------------------------------------------------------------- experiments and CLI
+def test_profiles_are_complete_and_full_is_the_paper_setting():
+    assert set(EXPERIMENTS) == {"relu_tanh", "lrn", "pooling", "pca_lighting", "dropout"}
+    for name, exp in EXPERIMENTS.items():
+        assert set(exp.PROFILES) == {"ci", "full"}, name
+        assert set(exp.PROFILES["ci"]) == set(exp.PROFILES["full"]), name
+        assert exp.PAPER_CLAIM.startswith('"') and exp.SECTION
+    full = EXPERIMENTS["relu_tanh"].PROFILES["full"]
+    assert full["target_train_error"] == 0.25 and full["seeds"] >= 3 and full["train_per_class"] is None
+    assert len(full["lr_grid_relu"]) >= 2 and len(full["lr_grid_tanh"]) >= 2
+
+
+TINY = dict(train_per_class=6, test_per_class=3, seeds=2, widths=[2, 2, 4], batch_size=16)
+
+
+@pytest.mark.parametrize("name, extra", [
+    ("relu_tanh", dict(max_epochs=1, target_train_error=0.85, lr_grid_relu=[0.05], lr_grid_tanh=[0.05, 0.02])),
+    ("lrn", dict(epochs=1.0)),
+    ("dropout", dict(epochs=1.0, hidden=[8, 8])),
+])
+def test_experiment_writes_json_with_provenance_and_verdict(no_data, name, extra):
+    out = no_data / "out" / f"{name}.json"
+    r = run(name, "ci", out=out, device="cpu", **TINY, **extra)
+    saved = json.loads(out.read_text())
+    assert saved["experiment"] == name and saved["profile"] == "ci"
+    assert saved["data"]["synthetic"] is True and "SYNTHETIC" in saved["data"]["description"]
+    for key in ("command", "git_commit", "device", "date", "wall_seconds"):
+        assert saved["provenance"][key], key
+    assert saved["paper_claim"].startswith('"') and saved["verdict"] in ("agrees", "disagrees", "inconclusive")
+    assert saved["agrees_with_paper"] is (saved["verdict"] == "agrees")
+    assert saved["settings"]["seeds"] == 2 and r["path"] == str(out)
+    if name == "relu_tanh":
+        assert set(saved["best_lr"]) == {"relu", "tanh"} and len(saved["tuning"]) == 3
+        assert {"mean", "std", "n"} <= set(saved["speedup"])
+    else:
+        assert all(len(runs) == 2 for runs in saved["runs"].values())
+        assert {"mean", "std"} <= set(next(iter(saved["summary"].values()))["test_error"])
+    if name == "dropout":
+        assert "test_error_paper_without_scaling" in saved["scaling"]
+
+
+def test_cli_runs_an_experiment_and_rejects_bad_input(no_data, capsys):
+    out = no_data / "res"
+    args = ["experiment", "pooling", "--profile", "ci", "--device", "cpu", "--out", str(out), "--seeds", "1",
+            "--set", "train_per_class=4", "--set", "test_per_class=2", "--set", "epochs=1.0",
+            "--set", "widths=[2,2,4]"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "GENERATED data" in printed and (out / "pooling" / "ci.json").exists()
+    saved = json.loads((out / "pooling" / "ci.json").read_text())
+    assert saved["provenance"]["command"].startswith("python -m alexnet experiment pooling")
+    assert main(["experiment", "nope"]) == 2
+    assert "unknown experiment 'nope'" in capsys.readouterr().err
+    assert main(["experiment", "lrn", "--set", "epoch=3"]) == 2
+    assert "unknown parameter 'epoch'" in capsys.readouterr().err
+    assert main(["experiment", "lrn", "--seeds", "0"]) == 2
+    assert "'seeds'" in capsys.readouterr().err
+    assert main(["experiment", "lrn", "--profile", "ci", "--set", "epochs"]) == 2
+
+
+def test_gpu_script_is_valid_bash_and_runs_every_experiment():
+    script = ROOT / "scripts" / "gpu_experiments.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    text = script.read_text()
+    for name in EXPERIMENTS:
+        assert f"run_one {name} " in text, name
+    assert "--profile full" in text and "ALEXNET_DATA" in text and "-full.json" in text
