@@ -48,6 +48,7 @@ __all__ = [
     "nearest",
     "Neighbours",
     "neighbours",
+    "neighbour_verdict",
     "QualitativeRun",
     "prepare",
     "pick_queries",
@@ -335,6 +336,22 @@ class Neighbours:
         """Share of feature-space neighbours that are also among the pixel-space ones."""
         shared = [len(set(f.tolist()) & set(p.tolist())) for f, p in zip(self.feature_idx, self.pixel_idx)]
         return sum(shared) / max(1, self.feature_idx.numel())
+
+
+def neighbour_verdict(feature_same: float, pixel_same: float, chance: float) -> str:
+    """One sentence on Figure 4's claim (close in the last hidden layer, not in pixels), from the
+    shares of neighbours of the query's class in each space and the share for a random image."""
+    if feature_same > pixel_same + 0.02:
+        return (f"neighbours in the last hidden layer share the query's class more often than neighbours in pixel "
+                f"space ({100 * feature_same:.0f}% against {100 * pixel_same:.0f}%, {100 * chance:.0f}% by chance), "
+                f"as the paper's Figure 4 suggests")
+    if feature_same < pixel_same - 0.02:
+        return (f"neighbours in pixel space share the query's class more often than those in the last hidden layer "
+                f"({100 * pixel_same:.0f}% against {100 * feature_same:.0f}%): the opposite of the paper's Figure 4, "
+                f"a sign the model has learned little")
+    return (f"neighbours in the last hidden layer and in pixel space share the query's class about as often "
+            f"({100 * feature_same:.0f}% and {100 * pixel_same:.0f}%, {100 * chance:.0f}% by chance): "
+            f"the paper's contrast does not show at this scale")
 
 
 def neighbours(

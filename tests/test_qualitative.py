@@ -178,3 +178,11 @@ def test_colour_verdict_follows_the_test():
     assert colour_verdict([b, a], 0.001).startswith("tower 1's kernels are less")
     assert "does not appear" in colour_verdict([a, b], 0.3)
     assert "1 tower" in colour_verdict([a], 0.3)
+
+
+def test_neighbour_verdict_reads_the_numbers():
+    from alexnet.qualitative import neighbour_verdict
+
+    assert "as the paper's Figure 4 suggests" in neighbour_verdict(0.5, 0.2, 0.1)
+    assert "opposite" in neighbour_verdict(0.1, 0.3, 0.1)
+    assert "does not show" in neighbour_verdict(0.21, 0.2, 0.1)
