@@ -154,6 +154,7 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
     if not paths:
         raise AlexNetError("evaluate: give at least one checkpoint")
     paths = [resolve_checkpoint(p) for p in paths]
+    loaded = [load_model(p) for p in paths]  # every checkpoint readable before any data is touched
     root = resolve_data_root(data, dataset)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     t0 = time.perf_counter()
@@ -166,8 +167,8 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
     models = []
     from .data import make_loader
 
-    for path in paths:
-        model = load_model(path, dev)
+    for path, model in zip(paths, loaded):
+        model.to(dev)
         entry: dict[str, Any] = {"checkpoint": str(path), "num_classes": model.num_classes}
         for view in views:
             key = (tuple(sorted(model.data_config.items())), view)
@@ -194,7 +195,7 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
             entry[view] = topk_errors(probs, labels)
             sums[view] = sums[view] + probs if view in sums else probs.clone()
         models.append(entry)
-        del model
+        model.cpu()
 
     assert labels_ref is not None
     ensemble = None

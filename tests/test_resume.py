@@ -1,0 +1,119 @@
+"""Never lose work: a run SIGKILLed at any moment and resumed ends bit-for-bit like an uninterrupted one.
+
+Deterministic CPU mode. The interrupted run is killed five times: during its very first
+checkpoint write (no last.pt yet), during a mid-epoch write, during the epoch-end writes of
+best.pt and of last.pt, and at a random moment shortly after a checkpoint landed; every kill
+inside a write leaves a half-written temporary file behind. The writes are made to pause with
+``ALEXNET_CKPT_WRITE_DELAY(_AT)`` so the kill lands inside them; the test waits for the paused
+write's own temporary file, so it never races the process.
+"""
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from _train_utils import ROOT, TINY, assert_same_state, cli, env, metrics, tiny_data
+
+pytestmark = pytest.mark.slow
+
+ARGS = [*TINY, "--epochs", "3", "--checkpoint-every", "1", "--patience", "1", "--lr", "0.02"]
+WAIT = 240  # seconds a step may take on a very busy machine before the test gives up
+
+
+def _start(args: list[str], extra: dict[str, str] | None = None) -> subprocess.Popen:
+    e = env()
+    e.update(extra or {})
+    return subprocess.Popen([sys.executable, "-m", "alexnet", *args], env=e, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait(p: subprocess.Popen, ready, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not ready():
+        if p.poll() is not None:
+            raise AssertionError(f"the run ended before {what}: {p.stdout.read()[-2000:]}")
+        if time.monotonic() > deadline:
+            p.kill()
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def _kill(p: subprocess.Popen) -> None:
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    p.stdout.close()
+
+
+def _position(out: Path):
+    if not (out / "last.pt").exists():
+        return None
+    s = torch.load(out / "last.pt", weights_only=True)
+    return s["global_step"]
+
+
+def _kill_inside_write(args: list[str], out: Path, n: int) -> None:
+    """Start a run whose ``n``-th checkpoint write pauses; SIGKILL it inside that write."""
+    p = _start(args, {"ALEXNET_CKPT_WRITE_DELAY": "600", "ALEXNET_CKPT_WRITE_DELAY_AT": str(n)})
+    _wait(p, lambda: any(out.glob(f".*.pt.tmp-{p.pid}-{n}")), f"checkpoint write {n}")
+    _kill(p)
+    partial = next(out.glob(f".*.pt.tmp-{p.pid}-{n}"))
+    assert partial.stat().st_size > 0  # killed with a half-written file on disk
+
+
+def _kill_after_next_checkpoint(args: list[str], out: Path, rng: random.Random) -> None:
+    p = _start(args)
+    before = (out / "last.pt").stat().st_mtime_ns if (out / "last.pt").exists() else 0
+    _wait(p, lambda: (out / "last.pt").exists() and (out / "last.pt").stat().st_mtime_ns != before,
+          "a new checkpoint")
+    time.sleep(rng.uniform(0.0, 0.3))
+    _kill(p)
+
+
+def test_sigkill_anywhere_then_resume_is_bit_identical(tmp_path):
+    data = tiny_data(tmp_path / "data")
+    ref, out = tmp_path / "ref", tmp_path / "killed"
+    base = ["train", "--data", str(data), *ARGS]
+    reference = _start([*base, "--out", str(ref)])  # runs alongside the interrupted one
+
+    _kill_inside_write([*base, "--out", str(out)], out, 1)  # the very first write: no last.pt yet
+    assert _position(out) is None
+    resume = ["train", "--out", str(out), "--resume"]  # the saved config.json supplies every setting
+    _kill_inside_write(resume, out, 3)  # mid-epoch 1: steps 1 and 2 are saved
+    assert _position(out) == 2
+    _kill_inside_write(resume, out, 2)  # from step 2: write 1 saves step 3, write 2 is epoch 1's best.pt
+    assert _position(out) == 3 and not (out / "best.pt").exists()
+    _kill_inside_write(resume, out, 2)  # from step 3: best.pt lands, then the kill inside epoch 1's last.pt
+    assert _position(out) == 3 and (out / "best.pt").exists()
+    _kill_after_next_checkpoint(resume, out, random.Random(0))  # any moment after a checkpoint
+    assert len(list(out.glob(".*.tmp-*"))) >= 1
+
+    r = cli(*resume)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "resuming" in r.stdout and "removed" in r.stdout
+    assert reference.wait(timeout=WAIT) == 0, reference.stdout.read()
+    reference.stdout.close()
+
+    assert not list(out.glob(".*.tmp-*"))
+    assert metrics(out) == metrics(ref)  # every loss, error and learning rate, bit for bit
+    assert len(metrics(out)) == 3 and metrics(out)[-1]["step"] == 12
+    assert_same_state(ref / "last.pt", out / "last.pt")  # weights and momentum, bit for bit
+    assert_same_state(ref / "best.pt", out / "best.pt")
+
+
+def test_resume_before_anything_was_written_starts_fresh(tmp_path):
+    """``--resume`` on an empty folder starts the run; on a finished run it only rewrites the summary."""
+    data = tiny_data(tmp_path / "data")
+    out = tmp_path / "run"
+    r = cli("train", "--data", str(data), *TINY, "--epochs", "1", "--out", str(out), "--resume")
+    assert r.returncode == 0, r.stderr
+    assert "no last.pt yet" in r.stdout
+    before = metrics(out)
+    r = cli("train", "--out", str(out), "--resume")
+    assert r.returncode == 0 and "resuming" in r.stdout and metrics(out) == before

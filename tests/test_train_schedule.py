@@ -1,0 +1,60 @@
+"""Section 5's learning-rate heuristic: divide by 10 when the validation error stops improving."""
+import pytest
+import torch
+
+from alexnet.optim import PaperSGD
+from alexnet.schedule import PlateauSchedule, StepSchedule, make_schedule
+
+
+def _opt(lr=0.01):
+    return PaperSGD([torch.nn.Parameter(torch.zeros(2))], lr=lr)
+
+
+def test_plateau_divides_by_ten_after_patience_and_at_most_three_times():
+    opt = _opt()
+    s = PlateauSchedule(opt, patience=2, max_reductions=3)
+    lrs = []
+    for err in [0.9, 0.8, 0.8, 0.85] + [0.8] * 20:
+        s.step(err)
+        lrs.append(s.lr)
+    assert lrs[:4] == [0.01, 0.01, 0.01, pytest.approx(0.001)]
+    assert s.reductions == 3
+    assert lrs[-1] == pytest.approx(1e-5)  # 0.01 / 10**3, never lower
+
+
+def test_plateau_improvement_resets_patience():
+    s = PlateauSchedule(_opt(), patience=2)
+    for err in [0.9, 0.9, 0.8, 0.8, 0.7, 0.7]:
+        assert not s.step(err)
+    assert s.lr == 0.01
+
+
+def test_plateau_state_round_trip_continues_identically():
+    a = PlateauSchedule(_opt(), patience=2)
+    for err in [0.5, 0.6]:
+        a.step(err)
+    b = PlateauSchedule(_opt(), patience=2)
+    b.load_state_dict(a.state_dict())
+    assert a.step(0.6) and b.step(0.6)
+
+
+def test_momentum_buffer_untouched_by_a_reduction():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = PaperSGD([p], lr=0.1)
+    p.grad = torch.ones(3)
+    opt.step()
+    v = opt.state[p]["momentum_buffer"].clone()
+    s = PlateauSchedule(opt, patience=1)
+    s.step(1.0)
+    s.step(1.0)
+    assert s.lr == pytest.approx(0.01)
+    assert torch.equal(opt.state[p]["momentum_buffer"], v)
+
+
+def test_step_schedule_and_errors():
+    s = StepSchedule(_opt(), step_size=2, max_reductions=1)
+    assert [s.step() for _ in range(6)] == [False, True, False, False, False, False]
+    with pytest.raises(ValueError, match="patience"):
+        PlateauSchedule(_opt(), patience=0)
+    with pytest.raises(ValueError, match="plateau' or 'step"):
+        make_schedule("cosine", _opt())
