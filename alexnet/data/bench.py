@@ -40,7 +40,11 @@ def machine_info() -> dict:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    return {"cpu": cpu, "cores": usable, "platform": platform.platform(), "python": platform.python_version(),
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        load = None
+    return {"cpu": cpu, "cores": usable, "load_average_1_5_15_min": load, "platform": platform.platform(), "python": platform.python_version(),
             "torch": torch.__version__, "torchvision": torchvision.__version__, "pillow": PIL.__version__,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
@@ -88,11 +92,11 @@ def pipeline_rate(root, *, workers: int, batch_size: int = 128, batches: int = 1
     for x, _ in it:
         n += x.shape[0]
     seconds = time.perf_counter() - start
-    sizes = [tuple(ds.raw.paths[i].stat().st_size for i in range(min(50, len(ds))))]
+    sizes = [ds.raw.paths[i].stat().st_size for i in range(min(50, len(ds)))]
     rate = n / seconds
     return {
         "what": "training pipeline on the CPU: decode + rescale/centre crop + random crop, flip, mean, PCA lighting",
-        "folder": str(split_dir), "images_in_folder": len(ds), "median_file_kb": round(statistics.median(sizes[0]) / 1024, 1),
+        "folder": str(split_dir), "images_in_folder": len(ds), "median_file_kb": round(statistics.median(sizes) / 1024, 1),
         "workers": workers, "batch_size": batch_size, "batches": batches, "resize": resize, "crop": crop,
         "images": n, "seconds": round(seconds, 3), "images_per_s": round(rate, 1),
         "images_per_s_per_worker": round(rate / max(1, workers), 1),
@@ -107,6 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--crop", type=int, default=224)
+    parser.add_argument("--resize", type=int, default=256)
     parser.add_argument("--out", default=None, help="write the results as JSON here (e.g. results/bench/cpu-data.json)")
 
 
@@ -129,15 +134,14 @@ def _default_root(data: str | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     """Measure each worker count, print a table, write JSON when ``--out`` is given."""
     import subprocess
-    import sys
 
     root = _default_root(args.data)
     try:
         workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
     except ValueError:
         raise AlexNetError(f"--workers must be comma-separated integers, got {args.workers!r}") from None
-    rows = [pipeline_rate(root, workers=w, batch_size=args.batch_size, batches=args.batches, crop=args.crop)
-            for w in workers]
+    rows = [pipeline_rate(root, workers=w, batch_size=args.batch_size, batches=args.batches, crop=args.crop,
+                          resize=args.resize) for w in workers]
     print(f"data pipeline on {root}")
     print(f"{'workers':>8} {'images/s':>10} {'per worker':>11}")
     for r in rows:
@@ -148,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
                                     cwd=Path(__file__).parent).stdout.strip()
         except OSError:
             commit = ""
-        record = {"command": " ".join(["python -m alexnet", *sys.argv[1:]]) if sys.argv else "",
+        command = (f"python -m alexnet bench data --data {args.data} --workers {args.workers} --batch-size "
+                   f"{args.batch_size} --batches {args.batches} --crop {args.crop} --resize {args.resize} --out {args.out}")
+        record = {"command": command,
                   "git_commit": commit, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   "machine": machine_info(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
                   "data": str(root), "results": rows}
