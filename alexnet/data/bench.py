@@ -1,10 +1,11 @@
-"""``python -m alexnet bench data``: training-pipeline images per second on the CPU.
+"""Training-pipeline images per second on the CPU: ``python -m alexnet bench loader`` (this module's
+own options) and the CPU part of ``python -m alexnet bench data`` (:mod:`alexnet.bench`).
 
 Measures decode (``torchvision.io``), the Section 2 rescale and centre crop, and the Section 4.1
 random crop, mirror, mean subtraction and PCA lighting, through :func:`make_loader` with a given
 number of worker processes, on the images of a folder. (GPU-side decoding is measured by the fast
-path's ``alexnet.data.gpu_pipeline``.) Registered as a subcommand of ``bench`` through
-:func:`add_arguments` and :func:`run`.
+path's ``alexnet.data.gpu_pipeline``.) :mod:`alexnet.bench` registers :func:`add_arguments` and
+:func:`run` as ``bench loader``.
 """
 from __future__ import annotations
 
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
                                     cwd=Path(__file__).parent).stdout.strip()
         except OSError:
             commit = ""
-        command = (f"python -m alexnet bench data --data {args.data} --workers {args.workers} --batch-size "
+        command = (f"python -m alexnet bench loader --data {args.data} --workers {args.workers} --batch-size "
                    f"{args.batch_size} --batches {args.batches} --crop {args.crop} --resize {args.resize} --out {args.out}")
         record = {"command": command,
                   "git_commit": commit, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -92,6 +92,10 @@ def mean_image(raw, root: Path, *, workers: int | None = None, progress: bool = 
     if cached is not None:
         return cached["mean"]
     start = time.time()
+    if len(raw) >= 20000 and not progress:
+        import sys
+
+        print(f"computing the mean image of {len(raw)} images once (cached as {path})", file=sys.stderr, flush=True)
     total = torch.zeros(3, raw.resize, raw.resize, dtype=torch.float64)
     loader = _raw_loader(raw, workers)
     for batch in _progress(loader, len(loader), "mean image", progress):
