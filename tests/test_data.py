@@ -232,3 +232,43 @@ def test_cifar10_python_batches(tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_DATA", str(tmp_path))
     assert resolve_data_root(dataset="cifar10") == root
     assert len(build_eval_dataset(root, "test", resize=32, crop=28)) == 6
+
+
+@pytest.mark.parametrize("fname, text", [
+    ("LOC_synset_mapping.txt", "n01440764 tench, Tinca tinca\nn01443537 goldfish, Carassius auratus\n"),
+    ("synset_words.txt", "n01440764 tench, Tinca tinca\nn01443537 goldfish, Carassius auratus\n"),
+    ("synsets.tsv", "n01440764\ttench\nn01443537\tgoldfish\n"),
+])
+def test_human_readable_class_names(tmp_path, fname, text):
+    from alexnet.data.folders import class_names
+    (tmp_path / fname).write_text(text)
+    assert class_names(tmp_path, ["n01440764", "n01443537", "n99999999"]) == ["tench", "goldfish", "n99999999"]
+
+
+def test_devkit_meta_mat_maps_ilsvrc_ids(tmp_path):
+    scipy_io = pytest.importorskip("scipy.io")
+    from alexnet.data.imagenet_val import read_ground_truth
+    synsets = np.zeros(3, dtype=[("ILSVRC2012_ID", "O"), ("WNID", "O"), ("words", "O")])
+    for i, (ident, wnid) in enumerate([(2, "n01443537"), (1, "n01440764"), (1001, "n00001740")]):
+        synsets[i] = (ident, wnid, "x")
+    scipy_io.savemat(tmp_path / "meta.mat", {"synsets": synsets})
+    (tmp_path / "gt.txt").write_text("2\n1\n")
+    files = ["ILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_00000002.JPEG"]
+    assert read_ground_truth(tmp_path / "gt.txt", files, tmp_path / "meta.mat") == {
+        files[0]: "n01443537", files[1]: "n01440764"}
+
+
+def test_chapter_helpers(syn, tmp_path):
+    from alexnet.data.chapters import (AUGMENTATION_PROFILES, DATA_PROFILES, available_datasets, eigvec_angles,
+                                       evenly_spaced, pca_comparison)
+    from alexnet.profiles import resolve
+    assert resolve(DATA_PROFILES, "ci")["resize"] == 256 and resolve(AUGMENTATION_PROFILES, "full")["crop"] == 224
+    assert max(eigvec_angles(-IMAGENET_PCA.eigvecs, IMAGENET_PCA.eigvecs)) < 1e-3
+    table = pca_comparison({"mine": IMAGENET_PCA}, IMAGENET_PCA)
+    assert len(table) == 6 and table["angle to fb (deg)"].max() < 1e-3
+    holder = tmp_path / "holder"
+    (holder / "imagenet-sample" / "val" / "n1").mkdir(parents=True)
+    rows = {r["data set"]: r for r in available_datasets(holder)}
+    assert rows["imagenet-sample"]["splits"] == "val" and rows["imagenet"]["folder"] == "not found"
+    raw = evenly_spaced(syn, "train", 5, 40)
+    assert len(raw) == 5 and raw.targets[0] == 0 and raw.targets[-1] == 3 and raw[0].shape == (3, 40, 40)
