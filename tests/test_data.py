@@ -59,6 +59,7 @@ def test_build_datasets_shapes_labels_and_description(syn):
     b = build_datasets(syn, resize=40, crop=32)
     assert b.synthetic and "SYNTHETIC" in b.description and "32 train / 12 val" in b.description
     assert b.classes == [f"class_{c:02d}" for c in range(4)] and b.class_names[1] == "synthetic pattern 1"
+    assert b.train.class_names == b.val.class_names == b.class_names
     x, y = b.train[0]
     assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and y == 0
     assert b.val[len(b.val) - 1][1] == 3 and b.mean.shape == (3, 40, 40) and b.pca is not None

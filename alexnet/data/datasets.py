@@ -261,11 +261,13 @@ def build_datasets(
         train_tf = RandomCropFlip(mean, crop, scale=scale, lighting=lighting)
     else:
         train_tf = CentreCrop(mean, crop, scale=scale)
+    names = class_names(root, classes)
     return DataBundle(
-        train=PaperDataset(train_raw, train_tf, classes, description, mean=mean, skipped=bad_train),
-        val=PaperDataset(val_raw, CentreCrop(mean, crop, scale=scale), classes, description, mean=mean,
-                         skipped=bad_val),
-        classes=classes, class_names=class_names(root, classes), description=description,
+        train=PaperDataset(train_raw, train_tf, classes, description, class_names=names, mean=mean,
+                           skipped=bad_train),
+        val=PaperDataset(val_raw, CentreCrop(mean, crop, scale=scale), classes, description, class_names=names,
+                         mean=mean, skipped=bad_val),
+        classes=classes, class_names=names, description=description,
         synthetic=synthetic, root=root, mean=mean, pca=pca, resize=resize, crop=crop, scale=scale,
         skipped=bad_train + bad_val,
     )
