@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "alexnet.evaluate_cmd",
     "alexnet.data.commands",
     "alexnet.experiments.command",
+    "alexnet.bench",
 ]
 
 

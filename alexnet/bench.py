@@ -1,0 +1,641 @@
+"""``python -m alexnet bench {model,lrn,data,all}``: how fast the reproduction trains, measured.
+
+* ``model``: training images per second (one full step: forward, loss, backward, optimiser) of our
+  faithful model (Section 3: two towers, paper LRN, dropout, paper SGD of Section 5) and of
+  torchvision's ``alexnet`` in the same run, in each precision mode (fp32, TF32, bf16,
+  bf16 + channels_last, + ``torch.compile``), with the model FLOP utilisation (MFU): FLOPs per
+  training image from ``torch.utils.flop_counter`` times the measured rate, over the matrix-multiply
+  peak measured on the same device in the same precision.
+* ``lrn``: the LRN layer alone (forward and backward), each implementation.
+* ``data``: the input pipeline: the GPU-side pipeline of :mod:`alexnet.data.gpu_pipeline` (uint8
+  store and batched JPEG decoding, crops, flips, PCA lighting, mean subtraction on the device)
+  and the CPU loader of :mod:`alexnet.data.bench`.
+* ``all``: the three, into one JSON.
+
+Each prints a table and writes JSON with the device, the versions and the settings. Ratios come
+from the same run: ours against torchvision's under the same settings, and ours at its best
+against torchvision's at its best. Measurement never happens in tests; tests run it tiny.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .errors import AlexNetError
+
+__all__ = ["MODES", "parse_mode", "device_info", "measure_peak", "flops_per_image", "bench_model",
+           "bench_lrn", "bench_data", "add_parser", "run", "build_model"]
+
+#: Precision modes, in the order of the issue's table. ``_cl``: channels_last; ``_compile``: torch.compile.
+MODES = ("fp32", "tf32", "bf16", "bf16_cl", "bf16_cl_compile")
+CPU_MODES = ("fp32", "fp32_cl", "bf16", "bf16_cl", "bf16_cl_compile")
+#: Models ``bench model`` knows: ours with each tower strategy, the plain reference, torchvision's.
+MODELS = ("torchvision", "ours", "ours_split", "reference")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def parse_mode(mode: str) -> dict:
+    """``"bf16_cl_compile"`` -> ``{"precision": "bf16", "channels_last": True, "compile": True}``."""
+    parts = mode.split("_")
+    if not parts or parts[0] not in ("fp32", "tf32", "bf16"):
+        raise AlexNetError(f"unknown precision mode {mode!r}; a mode is fp32|tf32|bf16 with optional _cl and _compile")
+    extra = set(parts[1:])
+    if not extra <= {"cl", "compile"}:
+        raise AlexNetError(f"unknown precision mode {mode!r}; a mode is fp32|tf32|bf16 with optional _cl and _compile")
+    return {"precision": parts[0], "channels_last": "cl" in extra, "compile": "compile" in extra}
+
+
+@contextlib.contextmanager
+def _precision(precision: str, device: torch.device):
+    """TF32 on or off and bf16 autocast for the duration of a measurement."""
+    old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    tf32 = precision in ("tf32", "bf16")
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    try:
+        if precision == "bf16":
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                yield
+        else:
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+# ---------------------------------------------------------------------------------------- device
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def device_info(device: torch.device) -> dict:
+    """The machine and the software, for the record: which machine each number comes from."""
+    import numpy
+    import torchvision
+
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        cores = os.cpu_count()
+    info = {
+        "device": str(device), "cpu": cpu, "cpu_cores": cores, "torch_threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "platform": platform.platform(),
+        "python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__, "triton": None, "cuda": torch.version.cuda, "cudnn": None, "gpu": None,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+    try:
+        import triton
+
+        info["triton"] = triton.__version__
+    except Exception:
+        pass
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        info.update(gpu=props.name, gpu_memory_gb=round(props.total_memory / 2**30, 1),
+                    sm_count=props.multi_processor_count, cudnn=torch.backends.cudnn.version())
+    return info
+
+
+def device_name(device: torch.device) -> str:
+    """A file-name-friendly name of the machine: ``h100-80gb-hbm3``, or ``cpu``."""
+    if device.type != "cuda":
+        return "cpu"
+    name = torch.cuda.get_device_name(device).lower().replace("nvidia", "").strip()
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in name).split()) or "cuda"
+
+
+def measure_peak(device: torch.device, precision: str, size: int | None = None, reps: int | None = None) -> float:
+    """Measured matrix-multiply throughput (FLOP/s) of ``size x size`` matrices in ``precision``."""
+    if size is None:
+        size = 8192 if device.type == "cuda" else 1024
+    if reps is None:
+        reps = 20 if device.type == "cuda" else 3
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    with _precision("tf32" if precision == "tf32" else "fp32", device):
+        for _ in range(2):
+            a @ b
+        _sync(device)
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(reps):
+                a @ b
+            _sync(device)
+            best = min(best, (time.perf_counter() - start) / reps)
+    return 2 * size**3 / best
+
+
+# ---------------------------------------------------------------------------------------- model
+def build_model(name: str, num_classes: int = 1000, lrn_impl: str | None = None) -> torch.nn.Module:
+    """``torchvision`` (torchvision's alexnet), ``ours`` (the faithful model, grouped towers),
+    ``ours_split`` (one convolution per tower) or ``reference`` (the plain two-tower forward)."""
+    if name == "torchvision":
+        import torchvision
+
+        return torchvision.models.alexnet(num_classes=num_classes)
+    from .model import AlexNet
+
+    if name == "ours":
+        return AlexNet(num_classes, fast="grouped", lrn_impl=lrn_impl)
+    if name == "ours_split":
+        return AlexNet(num_classes, fast="split", lrn_impl=lrn_impl)
+    if name == "reference":
+        return AlexNet(num_classes, lrn_impl=lrn_impl)
+    raise AlexNetError(f"unknown model {name!r}; choose from {MODELS}")
+
+
+def _optimizer(name: str, model: torch.nn.Module):
+    """torchvision's model trains with torch's SGD (its reference recipe), ours with the paper's."""
+    if name == "torchvision":
+        return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    from .optim import PaperSGD
+
+    return PaperSGD(model.parameters(), lr=0.01)
+
+
+def flops_per_image(name: str, input_size: int = 224, num_classes: int = 1000) -> int:
+    """FLOPs of one training image (forward and backward) by ``torch.utils.flop_counter``.
+
+    Counted on the ``meta`` device (no arithmetic is done) with batch 2, divided by 2. The input
+    needs no gradient, so conv1's input gradient is not counted (as in training).
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        model = build_model("reference" if name.startswith("ours") else name, num_classes, lrn_impl="reference")
+        x = torch.randn(2, 3, input_size, input_size)
+        target = torch.zeros(2, dtype=torch.long)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        F.cross_entropy(model(x), target).backward()
+    return counter.get_total_flops() // 2
+
+
+def _make_step(name: str, mode: dict, device: torch.device, batch_size: int, input_size: int,
+               num_classes: int) -> Callable[[], None]:
+    model = build_model(name, num_classes).to(device).train()
+    fmt = torch.channels_last if mode["channels_last"] else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    opt = _optimizer(name, model)
+    x = torch.randn(batch_size, 3, input_size, input_size, device=device).contiguous(memory_format=fmt)
+    y = torch.randint(0, num_classes, (batch_size,), device=device)
+    fwd = torch.compile(model) if mode["compile"] else model
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with _precision(mode["precision"], device):
+            loss = F.cross_entropy(fwd(x), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def _time_steps(step: Callable[[], None], device: torch.device, steps: int) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def bench_model(device: torch.device, *, models: tuple[str, ...] = ("torchvision", "ours"),
+                modes: tuple[str, ...] | None = None, batch_size: int | None = None, steps: int | None = None,
+                warmup: int | None = None, repeats: int = 3, input_size: int = 224, num_classes: int = 1000,
+                compile_models: tuple[str, ...] | None = None, log: Callable[[str], None] = print,
+                on_row: Callable[[dict], None] | None = None) -> dict:
+    """Training images/s of each model in each mode, repeats interleaved between the models.
+
+    Every (mode, model) pair is built, warmed up (``warmup`` steps; compilation happens there) and
+    timed ``repeats`` times over ``steps`` steps; the models of one mode alternate between repeats
+    so that a shared machine's load falls on both alike. ``compile_models`` limits the compiled
+    modes to some models (compiling is the expensive part of a short GPU slot).
+    """
+    cuda = device.type == "cuda"
+    modes = modes or (MODES if cuda else CPU_MODES)
+    batch_size = batch_size or (256 if cuda else 32)
+    steps = steps or (20 if cuda else 2)
+    warmup = warmup if warmup is not None else (5 if cuda else 1)
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+    peaks: dict[str, float] = {}
+    flops = {name: flops_per_image(name, input_size, num_classes) for name in models}
+    rows: list[dict] = []
+    for mode_name in modes:
+        mode = parse_mode(mode_name)
+        if mode["precision"] == "tf32" and not cuda:
+            log(f"skip {mode_name}: TF32 is a GPU mode")
+            continue
+        chosen = [m for m in models if not mode["compile"] or compile_models is None or m in compile_models]
+        peak_key = mode["precision"]
+        if peak_key not in peaks:
+            peaks[peak_key] = measure_peak(device, peak_key)
+        steppers: dict[str, Callable[[], None]] = {}
+        times: dict[str, list[float]] = {m: [] for m in chosen}
+        errors: dict[str, str] = {}
+        for name in chosen:
+            try:
+                t0 = time.perf_counter()
+                steppers[name] = _make_step(name, mode, device, batch_size, input_size, num_classes)
+                for _ in range(max(1, warmup)):
+                    steppers[name]()
+                _sync(device)
+                log(f"  {mode_name:16s} {name:12s} ready ({time.perf_counter() - t0:.1f} s incl. warm-up)")
+            except Exception as err:  # one failing configuration must not lose the others
+                errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+                log(f"  {mode_name:16s} {name:12s} FAILED: {errors[name]}")
+                steppers.pop(name, None)
+        for _ in range(repeats):
+            for name, step in steppers.items():
+                try:
+                    times[name].append(_time_steps(step, device, steps))
+                except Exception as err:
+                    errors[name] = f"{type(err).__name__}: {err}"[:300]
+        for name in chosen:
+            row = {"model": name, "mode": mode_name, **mode, "batch_size": batch_size, "steps": steps,
+                   "repeats": repeats, "input_size": input_size}
+            if times[name] and name not in errors:
+                rates = [batch_size * steps / t for t in times[name]]
+                rate = statistics.median(rates)
+                achieved = flops[name] * rate
+                row.update(images_per_s=round(rate, 1), images_per_s_all=[round(r, 1) for r in rates],
+                           step_ms=round(1000 * batch_size / rate, 2), flops_per_image=flops[name],
+                           tflops=round(achieved / 1e12, 3), peak_tflops=round(peaks[peak_key] / 1e12, 2),
+                           mfu=round(achieved / peaks[peak_key], 4))
+            else:
+                row["error"] = errors.get(name, "not measured")
+            rows.append(row)
+            if on_row:
+                on_row(row)
+        del steppers
+        if cuda:
+            torch.cuda.empty_cache()
+    return {"rows": rows, "peak_flops": {k: v for k, v in peaks.items()}, "flops_per_image": flops,
+            "summary": model_summary(rows, flops, peaks)}
+
+
+def model_summary(rows: list[dict], flops: dict[str, int], peaks: dict[str, float]) -> dict:
+    """Ratios (same run): ours/torchvision per mode and best against best; the arithmetic floor."""
+    rate = {(r["model"], r["mode"]): r["images_per_s"] for r in rows if "images_per_s" in r}
+    out: dict = {"per_mode": {}, "best": {}}
+    ours_names = [m for m in ("ours", "ours_split") if any(k[0] == m for k in rate)]
+    for mode in dict.fromkeys(r["mode"] for r in rows):
+        tv = rate.get(("torchvision", mode))
+        ours = max((rate[(m, mode)] for m in ours_names if (m, mode) in rate), default=None)
+        if tv and ours:
+            out["per_mode"][mode] = round(ours / tv, 3)
+    for name in {r["model"] for r in rows}:
+        got = [(v, mode) for (m, mode), v in rate.items() if m == name]
+        if got:
+            v, mode = max(got)
+            out["best"][name] = {"images_per_s": v, "mode": mode}
+    best_ours = max((out["best"][m]["images_per_s"], m) for m in ours_names if m in out["best"]) if any(
+        m in out["best"] for m in ours_names) else None
+    if best_ours and "torchvision" in out["best"]:
+        out["ours_best_over_torchvision_best"] = round(best_ours[0] / out["best"]["torchvision"]["images_per_s"], 3)
+        out["ours_best_model"] = best_ours[1]
+    peak = peaks.get("bf16") or max(peaks.values(), default=None)
+    if peak:
+        out["arithmetic_floor"] = {
+            name: {"flops_per_image": f, "peak_tflops": round(peak / 1e12, 2),
+                   "max_images_per_s": round(peak / f, 1)}
+            for name, f in flops.items()
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------- LRN
+def bench_lrn(device: torch.device, *, shape: tuple[int, int, int, int] | None = None,
+              dtypes: tuple[str, ...] | None = None, impls: tuple[str, ...] | None = None, reps: int | None = None,
+              log: Callable[[str], None] = print) -> dict:
+    """Forward + backward of ReLU then LRN on ``shape`` (conv1's output by default), per implementation.
+
+    ``nn.LocalResponseNorm`` (alpha 5e-4 over all channels, what a straightforward model uses) is
+    the baseline; ours normalise each tower on its own and fuse the ReLU.
+    """
+    from .layers import lrn
+    from .lrn_triton import triton_available
+
+    cuda = device.type == "cuda"
+    shape = shape or ((256, 96, 55, 55) if cuda else (16, 96, 55, 55))
+    dtypes = dtypes or (("float32", "bfloat16") if cuda else ("float32",))
+    reps = reps or (20 if cuda else 2)
+    if impls is None:
+        impls = ("nn.LocalResponseNorm", "reference", "formula", "torch", "compiled")
+        if cuda and triton_available(device):
+            impls = impls + ("triton",)
+    nn_lrn = torch.nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)
+    rows = []
+    for dtype_name in dtypes:
+        dtype = getattr(torch, dtype_name)
+        for layout in ("nchw", "channels_last"):
+            x0 = torch.randn(shape, device=device, dtype=dtype) * 20
+            if layout == "channels_last":
+                x0 = x0.contiguous(memory_format=torch.channels_last)
+            g = torch.randn_like(x0)
+            for impl in impls:
+                def fb(impl=impl):
+                    x = x0.detach().requires_grad_()
+                    y = nn_lrn(torch.relu(x)) if impl == "nn.LocalResponseNorm" else lrn(x, impl=impl, groups=2,
+                                                                                         relu=True)
+                    y.backward(g)
+                try:
+                    fb()
+                    fb()
+                    _sync(device)
+                    best = float("inf")
+                    for _ in range(3):
+                        t = _time_steps(fb, device, reps) / reps
+                        best = min(best, t)
+                    rows.append({"impl": impl, "dtype": dtype_name, "layout": layout, "shape": list(shape),
+                                 "ms": round(1000 * best, 3)})
+                except Exception as err:
+                    rows.append({"impl": impl, "dtype": dtype_name, "layout": layout, "shape": list(shape),
+                                 "error": f"{type(err).__name__}: {err}"[:300]})
+                log(f"  lrn {impl:22s} {dtype_name:9s} {layout:14s} " +
+                    (f"{rows[-1]['ms']:9.3f} ms" if "ms" in rows[-1] else rows[-1]["error"]))
+    return {"what": "ReLU + LRN forward and backward (ours: two towers of 48 channels, ReLU fused)",
+            "shape": list(shape), "rows": rows}
+
+
+# ---------------------------------------------------------------------------------------- data
+def bench_data(device: torch.device, *, images: int | None = None, batch_size: int | None = None,
+               batches: int | None = None, workers: str | None = None, jpeg_sizes: tuple[int, ...] = (256, 500),
+               cpu_loader: bool = True, log: Callable[[str], None] = print) -> dict:
+    """The input pipeline's images/s into device tensors, on data written on the spot.
+
+    GPU pipeline (:mod:`alexnet.data.gpu_pipeline`): a uint8 ``256 x 256`` store (memmap) read in
+    batches into pinned memory, moved to the device and augmented there; and batched JPEG decoding
+    (on the device where torchvision can) of generated JPEGs of each size in ``jpeg_sizes``,
+    rescaled and centre-cropped to 256 and augmented. CPU loader: :func:`alexnet.data.bench.pipeline_rate`.
+    """
+    from .data import gpu_pipeline as gp
+
+    cuda = device.type == "cuda"
+    images = images or (4096 if cuda else 256)
+    batch_size = batch_size or (256 if cuda else 32)
+    batches = batches or (20 if cuda else 3)
+    out: dict = {"gpu_pipeline": [], "cpu_loader": None}
+    with tempfile.TemporaryDirectory(prefix="alexnet-bench-") as tmp:
+        tmp = Path(tmp)
+        try:
+            store = gp.write_random_store(tmp / "store", images, size=256)
+            row = gp.store_rate(store, device, batch_size=batch_size, batches=batches)
+            out["gpu_pipeline"].append(row)
+            log(f"  data uint8 store -> {device}: {row['images_per_s']:.0f} images/s")
+        except Exception as err:
+            out["gpu_pipeline"].append({"source": "uint8 store", "error": f"{type(err).__name__}: {err}"[:300]})
+            log(f"  data uint8 store FAILED: {err}")
+        for size in jpeg_sizes:
+            try:
+                files = gp.write_jpegs(tmp / f"jpeg{size}", min(images, 1024 if cuda else 64), size=size)
+                row = gp.jpeg_rate(files, device, batch_size=batch_size, batches=batches)
+                out["gpu_pipeline"].append(row)
+                log(f"  data JPEG {size}px decode on {row['decode_device']}: {row['images_per_s']:.0f} images/s")
+            except Exception as err:
+                out["gpu_pipeline"].append({"source": f"jpeg {size}px", "error": f"{type(err).__name__}: {err}"[:300]})
+                log(f"  data JPEG {size}px FAILED: {err}")
+        if cpu_loader:
+            out["cpu_loader"] = _cpu_loader_rates(tmp, workers, log)
+    return out
+
+
+def _cpu_loader_rates(tmp: Path, workers: str | None, log: Callable[[str], None]) -> dict | list:
+    try:
+        from .data import bench as data_bench
+    except ImportError as err:
+        msg = f"alexnet.data.bench is not available yet ({err}); the CPU loader rate is not measured"
+        log("  " + msg)
+        return {"error": msg}
+    from .data import make_synthetic
+
+    root = make_synthetic(tmp / "synthetic", num_classes=4, train_per_class=48, val_per_class=1, size=384)
+    counts = [int(w) for w in (workers or "0").split(",") if w.strip()]
+    rows = []
+    for w in counts:
+        try:
+            r = data_bench.pipeline_rate(root, workers=w, batch_size=32, batches=4)
+            rows.append(r)
+            log(f"  data CPU loader, {w} workers: {r['images_per_s']:.0f} images/s")
+        except Exception as err:
+            rows.append({"workers": w, "error": f"{type(err).__name__}: {err}"[:300]})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------- output
+def print_model_table(result: dict, out=sys.stdout) -> None:
+    rows = [r for r in result["rows"]]
+    print(f"{'model':12s} {'mode':16s} {'images/s':>10s} {'step ms':>9s} {'TFLOP/s':>8s} {'MFU':>6s}", file=out)
+    for r in rows:
+        if "images_per_s" in r:
+            print(f"{r['model']:12s} {r['mode']:16s} {r['images_per_s']:10.1f} {r['step_ms']:9.2f} "
+                  f"{r['tflops']:8.2f} {100 * r['mfu']:5.1f}%", file=out)
+        else:
+            print(f"{r['model']:12s} {r['mode']:16s} {'failed: ' + r.get('error', '')[:60]}", file=out)
+    s = result["summary"]
+    for mode, ratio in s["per_mode"].items():
+        print(f"ours / torchvision, {mode}: {ratio:.2f}x", file=out)
+    if "ours_best_over_torchvision_best" in s:
+        b = s["best"]
+        print(f"ours at its best ({s['ours_best_model']}, {b[s['ours_best_model']]['mode']}) / torchvision at its best "
+              f"({b['torchvision']['mode']}): {s['ours_best_over_torchvision_best']:.2f}x", file=out)
+
+
+class Recorder:
+    """Collects the sections into one JSON file, rewritten after every section (partial results survive)."""
+
+    def __init__(self, path: Path | None, device: torch.device, argv: list[str]) -> None:
+        self.path = path
+        self.data: dict = {"command": "python -m alexnet " + " ".join(argv), "git_commit": _git_commit(),
+                           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                           "machine": device_info(device), "sections": {}}
+        if path is not None and path.exists():
+            try:
+                old = json.loads(path.read_text())
+                self.data["sections"] = old.get("sections", {})
+            except (OSError, ValueError):
+                pass
+
+    def put(self, name: str, value) -> None:
+        if name == "model":
+            value = self._merge_model(value)
+        self.data["sections"][name] = value
+        self.data["machine"]["load_average_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+        self.write()
+
+    def _merge_model(self, value: dict) -> dict:
+        """Rows of earlier ``bench model`` runs into this file (other models or modes) are kept:
+        a script can measure the eager modes and the compiled ones in separate, guarded steps."""
+        old = self.data["sections"].get("model") or {}
+        key = lambda r: (r["model"], r["mode"])  # noqa: E731
+        new_keys = {key(r) for r in value.get("rows", [])}
+        rows = [r for r in old.get("rows", []) if key(r) not in new_keys] + list(value.get("rows", []))
+        merged = dict(value, rows=rows)
+        flops = {**old.get("flops_per_image", {}), **value.get("flops_per_image", {})}
+        peaks = {**old.get("peak_flops", {}), **value.get("peak_flops", {})}
+        if flops:
+            merged.update(flops_per_image=flops, peak_flops=peaks, summary=model_summary(rows, flops, peaks))
+        return merged
+
+    def write(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.data, indent=2) + "\n")
+        tmp.replace(self.path)
+
+
+def _csv(text: str | None) -> tuple[str, ...] | None:
+    return tuple(t.strip() for t in text.split(",") if t.strip()) if text else None
+
+
+def _device(text: str | None) -> torch.device:
+    if text in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(text)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise AlexNetError(f"--device {text}: CUDA is not available on this machine")
+    return dev
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="training speed: our model vs torchvision's, LRN, data pipeline")
+    _add_subcommands(p)
+
+
+def _add_subcommands(p: argparse.ArgumentParser) -> None:
+    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
+    for name, text in (("model", "training images/s and MFU per precision mode, ours vs torchvision's alexnet"),
+                       ("lrn", "LRN forward+backward per implementation"),
+                       ("data", "input pipeline images/s (GPU-side store and JPEG decoding; CPU loader)"),
+                       ("all", "model, lrn and data into one JSON")):
+        q = bsub.add_parser(name, help=text)
+        q.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+        q.add_argument("--out", default=None,
+                       help="JSON file (default: results/bench/<device>.json; 'none' to write nothing)")
+        if name in ("model", "all"):
+            q.add_argument("--models", default=None, help=f"comma-separated from {MODELS} (default torchvision,ours)")
+            q.add_argument("--modes", default=None, help=f"comma-separated (GPU default {','.join(MODES)}; "
+                                                         f"CPU default {','.join(CPU_MODES)})")
+            q.add_argument("--compile-models", default=None, help="models to compile in *_compile modes (default all)")
+            q.add_argument("--batch-size", type=int, default=None, help="default 256 on a GPU, 32 on a CPU")
+            q.add_argument("--steps", type=int, default=None, help="timed steps per repeat (GPU 20, CPU 2)")
+            q.add_argument("--warmup", type=int, default=None, help="untimed steps first (GPU 5, CPU 1)")
+            q.add_argument("--repeats", type=int, default=3)
+        if name in ("lrn", "all"):
+            q.add_argument("--lrn-shape", default=None, help="N,C,H,W (default 256,96,55,55 on a GPU, 16,96,55,55 on a CPU)")
+            q.add_argument("--lrn-reps", type=int, default=None)
+        if name in ("data", "all"):
+            q.add_argument("--images", type=int, default=None, help="images written for the store (GPU 4096, CPU 256)")
+            q.add_argument("--data-batches", type=int, default=None)
+            q.add_argument("--data-batch-size", type=int, default=None)
+            q.add_argument("--workers", default="0", help="CPU loader worker counts, comma-separated")
+            q.add_argument("--no-cpu-loader", action="store_true", help="skip alexnet.data.bench's CPU loader")
+        q.set_defaults(func=run)
+    try:  # the CPU loader's own command (alexnet.data.bench, owned by the data pipeline)
+        from .data import bench as data_bench
+    except ImportError:
+        data_bench = None
+    if data_bench is not None and hasattr(data_bench, "add_arguments"):
+        q = bsub.add_parser("loader", help="CPU DataLoader images/s on an image folder (alexnet.data.bench)")
+        data_bench.add_arguments(q)
+        q.set_defaults(func=data_bench.run)
+
+
+def run(args: argparse.Namespace) -> int:
+    device = _device(args.device)
+    what = args.bench_command
+    if args.out in (None, ""):
+        out = Path(__file__).resolve().parent.parent / "results" / "bench" / f"{device_name(device)}.json"
+    elif args.out.lower() == "none":
+        out = None
+    else:
+        out = Path(args.out)
+    argv = sys.argv[1:]
+    if argv[:1] == ["bench"]:
+        argv = argv[1:]
+    rec = Recorder(out, device, ["bench", *argv])
+    print(f"bench {what} on {device} ({rec.data['machine'].get('gpu') or rec.data['machine']['cpu']}); "
+          f"torch {torch.__version__}")
+    if what in ("model", "all"):
+        models = _csv(args.models) or ("torchvision", "ours")
+        bad = [m for m in models if m not in MODELS]
+        if bad:
+            raise AlexNetError(f"--models: unknown {bad}; choose from {MODELS}")
+        modes = _csv(args.modes)
+        for m in modes or ():
+            parse_mode(m)
+        partial: list[dict] = []
+
+        def keep(row: dict) -> None:
+            partial.append(row)
+            rec.put("model", {"rows": list(partial), "complete": False})
+
+        result = bench_model(device, models=models, modes=modes, batch_size=args.batch_size, steps=args.steps,
+                             warmup=args.warmup, repeats=args.repeats, compile_models=_csv(args.compile_models),
+                             on_row=keep)
+        result["complete"] = True
+        rec.put("model", result)
+        print_model_table(result)
+    if what in ("lrn", "all"):
+        shape = tuple(int(v) for v in args.lrn_shape.split(",")) if args.lrn_shape else None
+        if shape is not None and len(shape) != 4:
+            raise AlexNetError(f"--lrn-shape must be N,C,H,W, got {args.lrn_shape!r}")
+        rec.put("lrn", bench_lrn(device, shape=shape, reps=args.lrn_reps))
+    if what in ("data", "all"):
+        rec.put("data", bench_data(device, images=args.images, batch_size=args.data_batch_size,
+                                   batches=args.data_batches, workers=args.workers,
+                                   cpu_loader=not args.no_cpu_loader))
+    if out is not None:
+        print(f"wrote {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m alexnet.bench ...``: the same command without the rest of the CLI's imports
+    (what ``scripts/gpu_bench.sh`` calls on a bare GPU machine)."""
+    parser = argparse.ArgumentParser(prog="python -m alexnet.bench", description=__doc__.splitlines()[0])
+    _add_subcommands(parser)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (AlexNetError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
