@@ -157,6 +157,8 @@ def test_prepare_writes_resumes_and_never_touches_the_source(tmp_path, capsys):
             prepare(src, bad_dst, workers=0, progress=False)
     b = build_datasets(dst, resize=32, crop=28)
     assert b.synthetic and len(b.train) == 7
+    with pytest.raises(AlexNetError, match="holds a 32px copy"):
+        prepare(src, dst, size=64, workers=0, progress=False)
 
 
 def test_prepare_in_parallel_and_skip_bad(tmp_path):

@@ -11,6 +11,9 @@ The ground truth may be given as
   line, in the order of the sorted file names, with ``synsets`` being the devkit's ``meta.mat``
   (read with scipy) or a text file listing the wnids in ID order.
 
+ILSVRC-2010's flat test folder (the only year with public test labels) converts the same way, with
+``ILSVRC2010_test_ground_truth.txt`` and ``--out imagenet/test``.
+
 Files are hard-linked by default (falling back to a copy across file systems); ``mode`` may be
 ``copy``, ``symlink`` or ``move``. The source folder is never modified except with ``move``.
 """

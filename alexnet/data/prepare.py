@@ -111,6 +111,15 @@ def prepare(
         raise AlexNetError(f"refusing to write {dst}: the output may not be the input {src}, inside it or around it")
     if size < 1 or not 1 <= quality <= 100:
         raise AlexNetError(f"need size >= 1 and 1 <= quality <= 100, got size={size}, quality={quality}")
+    record = dst / "PREPARED.json"
+    if record.is_file():
+        try:
+            earlier = json.loads(record.read_text())
+        except json.JSONDecodeError:
+            earlier = {}
+        if earlier.get("size", size) != size or earlier.get("source", str(src)) != str(src):
+            raise AlexNetError(f"{dst} holds a {earlier.get('size')}px copy of {earlier.get('source')}; "
+                               f"choose another output folder for a {size}px copy of {src}")
     jobs = _jobs(src, dst)
     dst.mkdir(parents=True, exist_ok=True)
     for stale in dst.rglob(".*.tmp"):  # left by an interrupted run
@@ -151,5 +160,5 @@ def prepare(
                 shutil.copy2(folder / name, dst / name)
                 break
     report.seconds = round(time.time() - start, 2)
-    (dst / "PREPARED.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
+    record.write_text(json.dumps(asdict(report), indent=2) + "\n")
     return report
