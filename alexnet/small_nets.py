@@ -18,8 +18,8 @@ variants:
 * ``hidden``: fully connected hidden layers before the classifier, with ``dropout`` (4.2) on
   their outputs (:class:`alexnet.PaperDropout`: the paper's test-time scaling or inverted).
 
-Weights use PyTorch's default initialisation (the same for every variant), because the paper's
-N(0, 0.01^2) is tuned for ImageNet-sized layers; inputs are per-channel standardised pixels.
+Weights use PyTorch's default initialisation by default (the same for every variant); ``init="paper"``
+draws every weight from N(0, 0.01^2) as Section 5 does.
 """
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ class CifarNet(nn.Module):
         dropout: probability of dropping an output of each hidden layer (Section 4.2).
         dropout_mode: ``"paper"`` (halve at test time) or ``"inverted"``.
         input_size: height and width of the input images (32, or 24 for cropped patches).
+        init: ``"torch"`` (PyTorch's fan-in-scaled default) or ``"paper"`` (every weight from
+            N(0, ``init_std``^2), biases 0: the fixed-scale Gaussian of Section 5 and cuda-convnet).
     """
 
     def __init__(
@@ -76,6 +78,8 @@ class CifarNet(nn.Module):
         dropout: float = 0.0,
         dropout_mode: str = "paper",
         input_size: int = 32,
+        init: str = "torch",
+        init_std: float = 0.01,
     ) -> None:
         super().__init__()
         if activation not in ("relu", "tanh"):
@@ -83,11 +87,14 @@ class CifarNet(nn.Module):
         widths = tuple(int(w) for w in widths)
         if len(widths) != 3 or min(widths) < 1:
             raise ValueError(f"CifarNet: widths must be 3 positive kernel counts, got {widths}")
+        if init not in ("torch", "paper"):
+            raise ValueError(f"CifarNet: init must be 'torch' or 'paper', got {init!r}")
         if input_size < 8:
             raise ValueError(f"CifarNet: input_size must be >= 8, got {input_size}")
         self.config = dict(num_classes=num_classes, widths=widths, hidden=tuple(hidden),
                            activation=activation, lrn=lrn, lrn_params=lrn_params, pool=pool,
-                           dropout=dropout, dropout_mode=dropout_mode, input_size=input_size)
+                           dropout=dropout, dropout_mode=dropout_mode, input_size=input_size, init=init,
+                           init_std=init_std)
         act = nn.ReLU if activation == "relu" else nn.Tanh
         layers: list[nn.Module] = []
         cin = 3
@@ -105,6 +112,12 @@ class CifarNet(nn.Module):
             fin = h
         head.append(nn.Linear(fin, num_classes))
         self.classifier = nn.Sequential(*head)
+        if init == "paper":
+            with torch.no_grad():
+                for m in self.modules():
+                    if isinstance(m, (nn.Conv2d, nn.Linear)):
+                        m.weight.normal_(0.0, init_std)
+                        m.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 3:

@@ -158,7 +158,7 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
         "settings": settings,
         "data": {"description": tensors.description, "synthetic": tensors.synthetic, "root": tensors.root,
                  "train_images": len(tensors.train_y), "test_images": len(tensors.test_y),
-                 "decoded_from_cache": tensors.stats.get("from_cache", False), "load_seconds": round(load_seconds, 2)},
+                 "decoded_from_cache": bool(tensors.stats.get("from_cache", False)), "load_seconds": round(load_seconds, 2)},
         **body,
         "provenance": {
             "command": command,

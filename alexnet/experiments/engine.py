@@ -44,6 +44,7 @@ class TrainConfig:
     target_train_error: float | None = None
     checks_per_epoch: int = 4
     train_eval_size: int = 10000     # training images scored at the end (eval mode, no augmentation)
+    input_norm: str = "standardise"  # per-channel (x - mean) / std; "centre": x - mean (the paper's raw RGB)
 
 
 def seed_everything(seed: int) -> None:
@@ -81,9 +82,17 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0
     gen.manual_seed(seed)
     model.to(device).train()
     opt = PaperSGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.input_norm not in ("standardise", "centre"):
+        raise ValueError(f"input_norm must be 'standardise' or 'centre', got {cfg.input_norm!r}")
     mean, std = channel_stats(data.train_x)
+    if cfg.input_norm == "centre":
+        std = torch.ones_like(std)  # Section 2: "centered raw RGB values"
     mean, std = mean.to(device), std.to(device)
-    eig = rgb_pca(data.train_x.cpu()) if cfg.pca_std > 0 else None
+    eig = None
+    if cfg.pca_std > 0:
+        if "rgb_pca" not in data.stats:  # computed once per data set
+            data.stats["rgb_pca"] = rgb_pca(data.train_x.cpu())
+        eig = data.stats["rgb_pca"]
     n = len(data.train_y)
     steps_per_epoch = max(1, n // cfg.batch_size)  # drop the last partial batch
     total_steps = max(1, round(cfg.epochs * steps_per_epoch))

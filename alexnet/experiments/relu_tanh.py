@@ -2,7 +2,10 @@
 
 The paper's setting: CIFAR-10, a four-layer convolutional network (:class:`alexnet.small_nets.CifarNet`),
 no regularisation of any kind (no weight decay, dropout or augmentation), the learning rate chosen
-separately for each non-linearity "to make training as fast as possible". We tune the learning
+separately for each non-linearity "to make training as fast as possible". As in the paper, inputs are
+centred raw RGB values (Section 2) and weights start from N(0, 0.01^2) (Section 5); the settings
+``init="torch"`` and ``input_norm="standardise"`` give PyTorch's fan-in-scaled initialisation on
+standardised inputs instead, under which tanh is much less handicapped. We tune the learning
 rate on a small grid for each non-linearity with seed 0 (the winner is the rate reaching the target
 in the fewest epochs; a grid run stops once it cannot beat the best so far), then train the other
 seeds at the winning rate. The speed-up of a seed is ``epochs(tanh) / epochs(ReLU)``; a tanh run that
@@ -31,14 +34,15 @@ PAPER_SPEEDUP = 6.0
 PROFILES = {
     "ci": dict(
         train_per_class=150, test_per_class=30, widths=[8, 8, 16], target_train_error=0.6, max_epochs=8,
-        lr_grid_relu=[0.02, 0.05], lr_grid_tanh=[0.02, 0.05], seeds=3, batch_size=128, max_seconds=100.0,
+        lr_grid_relu=[0.005, 0.01], lr_grid_tanh=[0.01, 0.02], seeds=3, batch_size=128, max_seconds=600.0,
+        init="paper", input_norm="centre",
         note=("ci profile: 1,500 CIFAR-10 training images, a narrower net (8/8/16 kernels) and a 60% training-error "
               "target instead of the paper's 25%, so it runs in about a minute on two CPU cores; NOT the paper's setting"),
     ),
     "full": dict(
-        train_per_class=None, test_per_class=None, widths=[32, 32, 64], target_train_error=0.25, max_epochs=30,
-        lr_grid_relu=[0.02, 0.01, 0.05], lr_grid_tanh=[0.02, 0.01, 0.05], seeds=3, batch_size=128,
-        max_seconds=80.0,
+        train_per_class=None, test_per_class=None, widths=[32, 32, 64], target_train_error=0.25, max_epochs=40,
+        lr_grid_relu=[0.005, 0.002, 0.01], lr_grid_tanh=[0.01, 0.005, 0.02], seeds=3, batch_size=128,
+        max_seconds=100.0, init="paper", input_norm="centre",
         note="full profile: all 50,000 CIFAR-10 training images, the 25% training-error target of Figure 1",
     ),
 }
@@ -49,13 +53,15 @@ CHECKS = {
     "lr_grid_tanh": lambda v: len(v) >= 1 and all(x > 0 for x in v),
     "widths": lambda v: len(v) == 3 and all(int(x) >= 1 for x in v),
     "batch_size": lambda v: v >= 1,
+    "init": lambda v: v in ("torch", "paper"),
+    "input_norm": lambda v: v in ("standardise", "centre"),
 }
 
 
 def _run(act: str, lr: float, epochs: float, seed: int, s: dict, data: TensorData, device, progress, deadline) -> dict:
     torch.manual_seed(seed)
-    model = CifarNet(len(data.classes), widths=s["widths"], activation=act)
-    cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=s["batch_size"], weight_decay=0.0,
+    model = CifarNet(len(data.classes), widths=s["widths"], activation=act, init=s["init"])
+    cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=s["batch_size"], weight_decay=0.0, input_norm=s["input_norm"],
                       target_train_error=s["target_train_error"], checks_per_epoch=4, train_eval_size=2000)
     h = train(model, data, cfg, seed=seed, device=device, deadline=hard_deadline(deadline, s), progress=progress,
               desc=f"{act} lr={lr} seed={seed}")
