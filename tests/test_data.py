@@ -273,3 +273,36 @@ def test_chapter_helpers(syn, tmp_path):
     assert rows["imagenet-sample"]["splits"] == "val" and rows["imagenet"]["folder"] == "not found"
     raw = evenly_spaced(syn, "train", 5, 40)
     assert len(raw) == 5 and raw.targets[0] == 0 and raw.targets[-1] == 3 and raw[0].shape == (3, 40, 40)
+
+
+def test_pil_decodes_when_torchvision_cannot(tmp_path, monkeypatch):
+    import builtins
+
+    from PIL import Image
+
+    from alexnet.data.images import load_image
+    Image.fromarray(np.full((9, 7, 3), 200, np.uint8)).save(tmp_path / "a.bmp")
+    assert load_image(tmp_path / "a.bmp").shape == (3, 9, 7)  # BMP: PIL
+    real_import = builtins.__import__
+
+    def no_torchvision_io(name, *args, **kwargs):
+        if name == "torchvision.io":
+            raise ImportError("no image decoders")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torchvision_io)
+    Image.fromarray(np.full((5, 6, 3), 10, np.uint8)).convert("L").save(tmp_path / "g.JPEG")
+    img = load_image(tmp_path / "g.JPEG")
+    assert img.shape == (3, 5, 6) and img.dtype == torch.uint8
+
+
+def test_cifar10_offline_message_names_the_layout(tmp_path, monkeypatch):
+    import alexnet.data.root as root_mod
+
+    def offline(target, timeout=10.0):
+        raise AlexNetError(f"cannot download CIFAR-10 into {target} (offline)")
+
+    monkeypatch.setattr(root_mod, "download_cifar10", offline)
+    monkeypatch.setenv("ALEXNET_CACHE", str(tmp_path / "empty"))
+    with pytest.raises(AlexNetError, match=r"cannot download CIFAR-10 .*cifar10/train/<class>/\*.jpg"):
+        resolve_data_root(dataset="cifar10")

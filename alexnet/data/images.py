@@ -53,19 +53,26 @@ def load_image(path: str | Path) -> Tensor:
     """Decode ``path`` by its content into RGB ``uint8`` ``(3, H, W)``.
 
     JPEG, PNG, WebP and GIF go through ``torchvision.io.decode_image`` (libjpeg-turbo; grayscale and
-    CMYK are converted to RGB); other formats through PIL. Raises :class:`BadImageError`.
+    CMYK are converted to RGB); other formats, or all of them where torchvision has no image
+    decoders (they are deprecated from 0.29 in favour of TorchCodec), through PIL. Raises
+    :class:`BadImageError`.
     """
-    from torchvision.io import ImageReadMode, decode_image
+    try:
+        from torchvision.io import ImageReadMode, decode_image
+    except ImportError:
+        decode_image = None
 
     path = Path(path)
     try:
         data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
     except (OSError, ValueError) as err:  # ValueError: an empty file
         raise BadImageError(f"cannot read image {path}: {err}") from None
+    reason = ""
     try:
-        with warnings.catch_warnings():  # torchvision 0.29 announces TorchCodec at every call
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return decode_image(data, mode=ImageReadMode.RGB)
+        if decode_image is not None:
+            with warnings.catch_warnings():  # torchvision 0.29 announces TorchCodec at every call
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return decode_image(data, mode=ImageReadMode.RGB)
     except RuntimeError as err:
         reason = str(err).strip().splitlines()[-1].split(", ")[-1]
     try:  # formats torchvision does not decode (BMP, TIFF, PPM ...)
