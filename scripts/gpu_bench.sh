@@ -9,10 +9,13 @@
 # step merges its rows into the same JSON as soon as it has them (partial results survive):
 #   1. training images/s, eager modes (fp32, tf32, bf16, bf16+channels_last): torchvision's alexnet,
 #      ours (grouped towers + Triton LRN), ours_split (one conv per tower), the plain reference
-#   2. the compiled mode (bf16 + channels_last + torch.compile): torchvision's alexnet and ours
+#   2. the compiled mode (bf16 + channels_last + torch.compile): torchvision's alexnet, then ours
 #   3. LRN alone: nn.LocalResponseNorm vs ours (reference, formula, hand backward, compiled, Triton)
 #   4. data pipeline: uint8 store -> GPU and batched nvJPEG decoding, with crops/flips/PCA on the GPU
 #   5. the GPU correctness tests (pytest -m gpu): Triton LRN and the fast model against the reference
+#   6. if time is left: the compiled mode of ours_split
+# A global budget (GPU_BENCH_BUDGET, default 450 s) caps every step's limit, so the whole run
+# stays under 8 minutes; expect about 5 on an H100.
 set -u
 cd "$(dirname "$0")/.."
 if [ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; fi
@@ -35,37 +38,45 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 $PY -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available())"
 $PY -c "import triton; print('triton', triton.__version__)" || echo "triton: not importable"
 
+DEADLINE=${GPU_BENCH_BUDGET:-450}   # seconds from the start; no step runs past it
 if [ "$SMOKE" = "1" ]; then
   EAGER=(--batch-size 2 --steps 1 --warmup 1 --repeats 1 --modes fp32,bf16_cl)
   COMPILED=(--batch-size 2 --steps 1 --warmup 1 --repeats 1 --modes bf16_cl_compile)
   LRN=(--lrn-shape 2,96,27,27 --lrn-reps 1)
   DATA=(--images 64 --data-batches 2 --data-batch-size 16 --workers 0)
-  T_EAGER=600; T_COMPILE=600; T_LRN=300; T_DATA=300; T_TEST=300
+  DEADLINE=${GPU_BENCH_BUDGET:-1500}
+  T_EAGER=600; T_TV=400; T_OURS=400; T_SPLIT=400; T_LRN=300; T_DATA=300; T_TEST=300
 else
-  EAGER=(--modes fp32,tf32,bf16,bf16_cl --models torchvision,ours,ours_split,reference)
-  COMPILED=(--modes bf16_cl_compile --models torchvision,ours,ours_split)
+  EAGER=(--modes fp32,tf32,bf16,bf16_cl --models torchvision,ours,ours_split,reference --steps 15)
+  COMPILED=(--modes bf16_cl_compile --steps 20)
   LRN=()
   DATA=(--workers 0,4,8)
-  T_EAGER=150; T_COMPILE=210; T_LRN=60; T_DATA=75; T_TEST=60
+  T_EAGER=120; T_TV=75; T_OURS=90; T_SPLIT=75; T_LRN=60; T_DATA=60; T_TEST=60
 fi
 
-step() {  # step NAME TIMEOUT_S COMMAND...
+step() {  # step NAME TIMEOUT_S COMMAND...   (the limit shrinks to what is left before DEADLINE)
   local name=$1 limit=$2; shift 2
   local t0=$(date +%s)
-  echo "== [$name] (limit ${limit}s, $(( $(date +%s) - START ))s elapsed)"
+  local left=$(( DEADLINE - (t0 - START) ))
+  if [ "$left" -lt 20 ]; then echo "== [$name] skipped: ${left}s left of the ${DEADLINE}s budget"; FAILED+=("$name(skipped)"); return; fi
+  [ "$limit" -gt "$left" ] && limit=$left
+  echo "== [$name] (limit ${limit}s, $(( t0 - START ))s elapsed)"
   timeout --kill-after=10 "$limit" "$@"
   local rc=$?
   echo "== [$name] rc=$rc in $(( $(date +%s) - t0 ))s"
   [ $rc -eq 0 ] || FAILED+=("$name(rc=$rc)")
 }
 
-step model-eager   $T_EAGER   $PY -m alexnet.bench model --device "$DEVICE" --out "$JSON" "${EAGER[@]}"
-step model-compile $T_COMPILE $PY -m alexnet.bench model --device "$DEVICE" --out "$JSON" "${COMPILED[@]}"
-step lrn           $T_LRN     $PY -m alexnet.bench lrn   --device "$DEVICE" --out "$JSON" "${LRN[@]}"
-step data          $T_DATA    $PY -m alexnet.bench data  --device "$DEVICE" --out "$JSON" "${DATA[@]}"
+B=(-m alexnet.bench)
+step model-eager      $T_EAGER $PY "${B[@]}" model --device "$DEVICE" --out "$JSON" "${EAGER[@]}"
+step compile-tv       $T_TV    $PY "${B[@]}" model --device "$DEVICE" --out "$JSON" "${COMPILED[@]}" --models torchvision
+step compile-ours     $T_OURS  $PY "${B[@]}" model --device "$DEVICE" --out "$JSON" "${COMPILED[@]}" --models ours
+step lrn              $T_LRN   $PY "${B[@]}" lrn   --device "$DEVICE" --out "$JSON" "${LRN[@]}"
+step data             $T_DATA  $PY "${B[@]}" data  --device "$DEVICE" --out "$JSON" "${DATA[@]}"
 if [ "$DEVICE" != "cpu" ]; then
-  step gpu-tests   $T_TEST    $PY -m pytest -q -m gpu -p no:cacheprovider tests/test_fast_lrn.py tests/test_fast_model.py tests/test_gpu_pipeline.py
+  step gpu-tests      $T_TEST  $PY -m pytest -q -m gpu -p no:cacheprovider tests/test_fast_lrn.py tests/test_fast_model.py tests/test_gpu_pipeline.py
 fi
+step compile-ours-split $T_SPLIT $PY "${B[@]}" model --device "$DEVICE" --out "$JSON" "${COMPILED[@]}" --models ours_split
 
 echo "== gpu_bench done in $(( $(date +%s) - START ))s; failed steps: ${FAILED[*]:-none}"
 echo "== results: $JSON (copy to results/bench/ and commit); log: $LOG"
