@@ -78,7 +78,27 @@ def execute_notebook(source: Path, target: Path, parameters: dict) -> float:
 
 
 def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None) -> Path:
-    """Execute the notebooks under ``profile`` and build the HTML book; returns ``_build/html``."""
+    """Execute the notebooks under ``profile`` and build the HTML book; returns ``_build/html``.
+
+    Executed copies are kept in ``_build/executed/<profile>/``. With ``only``, just those notebooks
+    are executed; every other chapter reuses its executed copy when that is newer than its source,
+    and is executed otherwise, so the book never shows a stale or unexecuted page.
+    """
+    notebooks = toc_notebooks(root)
+    unknown = sorted(set(only or ()) - {nb.stem for nb in notebooks})
+    if unknown:
+        raise AlexNetError(f"--only names no notebook of _toc.yml: {unknown}")
+    executed = root / "_build" / "executed" / profile
+    for nb in notebooks:
+        copy = executed / nb
+        fresh = copy.exists() and copy.stat().st_mtime >= (root / nb).stat().st_mtime
+        if only is not None and nb.stem not in only and fresh:
+            print(f"reusing the executed {nb} (profile {profile})", flush=True)
+            continue
+        print(f"executing {nb} (profile {profile}) ...", flush=True)
+        copy.unlink(missing_ok=True)
+        seconds = execute_notebook(root / nb, copy, {"profile": profile})
+        print(f"  done in {seconds:.1f} s", flush=True)
     stage = root / "_build" / "source"
     if stage.exists():
         shutil.rmtree(stage)
@@ -89,14 +109,9 @@ def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None)
             shutil.copytree(src, stage / name)
         elif src.exists():
             shutil.copy2(src, stage / name)
-    for nb in toc_notebooks(root):
-        if only and nb.stem not in only:
-            (stage / nb).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / nb, stage / nb)
-            continue
-        print(f"executing {nb} (profile {profile}) ...", flush=True)
-        seconds = execute_notebook(root / nb, stage / nb, {"profile": profile})
-        print(f"  done in {seconds:.1f} s", flush=True)
+    for nb in notebooks:
+        (stage / nb).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(executed / nb, stage / nb)
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(stage), "--path-output", str(root),
            "--warningiserror", "--quiet"]
@@ -113,5 +128,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="ci", choices=("ci", "full"),
                    help="notebook profile: ci (minutes on a CPU) or full (a GPU and real data)")
     p.add_argument("--only", nargs="*", metavar="NOTEBOOK",
-                   help="execute only these notebooks (by stem); the others are rendered unexecuted")
+                   help="execute only these notebooks (by stem); the others reuse their last executed copy")
     p.set_defaults(func=lambda args: build(args.profile, only=args.only) and 0)
