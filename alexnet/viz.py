@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 __all__ = [
+    "short_name",
     "to_display",
     "kernel_mosaic",
     "filter_grid",
@@ -29,6 +30,12 @@ __all__ = [
 #: The paper's figures mark the correct label in red.
 CORRECT_COLOUR = "#d62728"
 OTHER_COLOUR = "#8c9fb5"
+
+
+def short_name(name: str, width: int = 22) -> str:
+    """A class name fit for a tick label: WordNet's first synonym ("tench, Tinca tinca" -> "tench")."""
+    first = name.split(",")[0].strip()
+    return first if len(first) <= width else first[: width - 1] + "…"
 
 
 def to_display(image: torch.Tensor | np.ndarray, mean: torch.Tensor | np.ndarray | None = None) -> np.ndarray:
@@ -140,9 +147,9 @@ def prediction_panels(
         ax.set_yticks([])
         target = None if targets is None else int(targets[i])
         if target is not None:
-            ax.set_title(class_names[target], fontsize=10, fontweight="bold")
+            ax.set_title(short_name(class_names[target]), fontsize=10, fontweight="bold")
         bars = fig.add_subplot(grid[2 * r + 1, c])
-        names = [class_names[int(j)] for j in indices[i]]
+        names = [short_name(class_names[int(j)]) for j in indices[i]]
         colours = [CORRECT_COLOUR if int(j) == target else OTHER_COLOUR for j in indices[i]]
         bars.barh(range(k), probs[i].numpy(), color=colours)
         bars.set_yticks(range(k))
@@ -195,7 +202,7 @@ def neighbour_panels(
             if labelled:
                 own = int(query_labels[r])
                 cls = own if g is None else int(gallery_labels[g])
-                ax.set_xlabel(class_names[cls], fontsize=7, color="black" if cls == own else CORRECT_COLOUR,
+                ax.set_xlabel(short_name(class_names[cls], 14), fontsize=7, color="black" if cls == own else CORRECT_COLOUR,
                               fontweight="bold" if g is None else "normal")
             if g is None:
                 for side in ax.spines.values():

@@ -151,6 +151,19 @@ def test_neighbour_statistics():
     assert nb.overlap() == 0.5
 
 
+def test_he_init_keeps_the_signal_scale():
+    from alexnet.qualitative import he_init
+
+    torch.manual_seed(0)
+    m = he_init(AlexNet(10, widths=(96, 64, 96, 96, 64), fc=(256, 256), adaptive_pool=True, init="torch")).eval()
+    assert all(float(t.conv2.bias.detach().abs().max()) == 0 for t in m.towers)
+    x = torch.randn(8, 3, 67, 67, generator=G)
+    with torch.no_grad():
+        _, h = m.classifier(m.features(x), return_hidden=True)
+    # the paper's init shrinks the signal by orders of magnitude over eight layers; He's keeps it
+    assert 0.05 < float(h.std()) < 20
+
+
 def test_query_and_class_selection():
     labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2])
     q = pick_queries(labels, 3, seed=1)
@@ -161,7 +174,10 @@ def test_query_and_class_selection():
 
 def test_profiles_resolve_and_name_bad_values():
     s = resolve(PROFILES, "ci", CHECKS)
-    assert s["neighbours"] == 6 and s["fc"] == 4096 and s["checkpoint"] is None
+    assert s["neighbours"] == 6 and s["checkpoint"] is None and s["widths"][0] == 96
+    assert resolve(PROFILES, "full", CHECKS)["fc"] == 4096
+    with pytest.raises(AlexNetError, match="widths"):
+        resolve(PROFILES, "ci", CHECKS, widths=[96, 64])
     with pytest.raises(AlexNetError, match="neighbours"):
         resolve(PROFILES, "ci", CHECKS, neighbours=0)
     with pytest.raises(AlexNetError, match="unknown parameter 'neighbor'"):

@@ -107,3 +107,9 @@ def test_to_display_takes_the_central_patch_of_a_larger_mean_image():
     assert np.allclose(viz.to_display(x, mean)[..., 0], np.arange(16.0).reshape(4, 4) / 15)
     with pytest.raises(ValueError, match="smaller"):
         viz.to_display(torch.zeros(3, 9, 9), mean)
+
+
+def test_short_name_keeps_wordnets_first_synonym():
+    assert viz.short_name("tench, Tinca tinca") == "tench"
+    assert viz.short_name("airplane") == "airplane"
+    assert viz.short_name("a" * 30, width=10) == "a" * 9 + "…"
