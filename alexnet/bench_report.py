@@ -1,0 +1,164 @@
+"""Tables and figures of the "Performance" chapter from the committed ``results/bench/*.json``.
+
+Every number comes from a JSON written by ``python -m alexnet bench`` (or ``scripts/gpu_bench.sh``)
+and carries the machine it was measured on. :data:`PREVIOUS_H100` keeps, for comparison, the
+starting point measured by an earlier session (issue 6), labelled as such.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .bench import MODES, CPU_MODES
+
+__all__ = ["PERFORMANCE_PROFILES", "PREVIOUS_H100", "load_results", "machines_table", "model_table",
+           "ratio_table", "mfu_table", "floor_table", "lrn_table", "data_table", "plot_rates"]
+
+#: The notebook's profiles. ``live_lrn``: also time the LRN on this machine, tiny (seconds).
+PERFORMANCE_PROFILES = {
+    "ci": {"results_dir": "results/bench", "live_lrn": True, "live_shape": [4, 96, 27, 27]},
+    "full": {"results_dir": "results/bench", "live_lrn": True, "live_shape": [32, 96, 55, 55]},
+}
+
+#: Issue 6's starting point: one H100 80GB, PyTorch 2.11, batch 256, one full training step
+#: (images/s). "straightforward": nn.LocalResponseNorm (alpha 5e-4) and groups=2 convolutions, 227 input.
+PREVIOUS_H100 = {
+    "torchvision alexnet (224)": {"fp32": 8753, "tf32": 18006, "bf16": 25775, "bf16_cl": 32224,
+                                  "bf16_cl_compile": 37700},
+    "straightforward paper model (227)": {"fp32": 4744, "tf32": 8046, "bf16": 9854, "bf16_cl": 8204,
+                                          "bf16_cl_compile": 17016},
+    "same without LRN": {"fp32": 6339, "tf32": 13799, "bf16": 19259, "bf16_cl": 20141},
+}
+
+_MODE_ORDER = list(dict.fromkeys([*MODES, *CPU_MODES]))
+
+
+def load_results(folder: str | Path) -> dict[str, dict]:
+    """``{stem: record}`` for every ``*.json`` in ``folder`` written by the bench command."""
+    folder = Path(folder)
+    out: dict[str, dict] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if isinstance(data, dict) and "sections" in data and "machine" in data:
+            out[path.stem] = data
+    return out
+
+
+def _machine_label(rec: dict) -> str:
+    m = rec["machine"]
+    return m.get("gpu") or f"CPU: {m.get('cpu')} ({m.get('cpu_cores')} cores)"
+
+
+def machines_table(results: dict[str, dict]) -> pd.DataFrame:
+    """Which machine and software each results file comes from."""
+    rows = []
+    for stem, rec in results.items():
+        m = rec["machine"]
+        rows.append({"file": f"{stem}.json", "machine": _machine_label(rec), "torch": m.get("torch"),
+                     "torchvision": m.get("torchvision"), "triton": m.get("triton"),
+                     "threads": m.get("torch_threads"), "load average (1 min)":
+                         (m.get("load_average") or [None])[0], "date": rec.get("date"),
+                     "commit": rec.get("git_commit")})
+    return pd.DataFrame(rows)
+
+
+def _rows(rec: dict) -> list[dict]:
+    return [r for r in rec["sections"].get("model", {}).get("rows", []) if "images_per_s" in r]
+
+
+def model_table(rec: dict, value: str = "images_per_s") -> pd.DataFrame:
+    """Models x precision modes of one results file (images/s by default)."""
+    rows = _rows(rec)
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows).pivot_table(index="model", columns="mode", values=value, aggfunc="first")
+    return df[[m for m in _MODE_ORDER if m in df.columns]]
+
+
+def mfu_table(rec: dict) -> pd.DataFrame:
+    """Model FLOP utilisation (%) per model and mode: flop_counter FLOPs x rate / measured peak."""
+    return model_table(rec, "mfu") * 100
+
+
+def ratio_table(rec: dict) -> pd.DataFrame:
+    """Ours (the faster tower strategy) over torchvision's alexnet, per mode and best against best."""
+    summary = rec["sections"].get("model", {}).get("summary", {})
+    rows = [{"comparison": f"ours / torchvision, {mode}", "ratio": ratio}
+            for mode, ratio in summary.get("per_mode", {}).items()]
+    best = summary.get("best", {})
+    if "ours_best_over_torchvision_best" in summary:
+        o = summary["ours_best_model"]
+        rows.append({"comparison": f"ours at its best ({o}, {best[o]['mode']}) / torchvision at its best "
+                                   f"({best['torchvision']['mode']})",
+                     "ratio": summary["ours_best_over_torchvision_best"]})
+    return pd.DataFrame(rows)
+
+
+def best_ratio(rec: dict) -> float | None:
+    return rec["sections"].get("model", {}).get("summary", {}).get("ours_best_over_torchvision_best")
+
+
+def floor_table(rec: dict) -> pd.DataFrame:
+    """The arithmetic floor: FLOPs per training image over the measured peak, and how close we get."""
+    model = rec["sections"].get("model", {})
+    summary = model.get("summary", {})
+    best = summary.get("best", {})
+    rows = []
+    for name, f in summary.get("arithmetic_floor", {}).items():
+        got = best.get(name, {}).get("images_per_s")
+        rows.append({"model": name, "GFLOP per training image": f["flops_per_image"] / 1e9,
+                     "peak TFLOP/s (measured matmul)": f["peak_tflops"],
+                     "floor: max images/s": f["max_images_per_s"],
+                     "best measured images/s": got,
+                     "share of the floor (%)": 100 * got / f["max_images_per_s"] if got else None})
+    return pd.DataFrame(rows)
+
+
+def lrn_table(rec: dict) -> pd.DataFrame:
+    """LRN forward+backward milliseconds: implementations x (dtype, layout)."""
+    rows = [r for r in rec["sections"].get("lrn", {}).get("rows", []) if "ms" in r]
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    df["setting"] = df["dtype"] + ", " + df["layout"]
+    return df.pivot_table(index="impl", columns="setting", values="ms", aggfunc="first")
+
+
+def data_table(rec: dict) -> pd.DataFrame:
+    """Input pipeline images/s: the device-side pipeline and the CPU loader."""
+    data = rec["sections"].get("data", {})
+    rows = []
+    for r in data.get("gpu_pipeline", []):
+        rows.append({"pipeline": f"{r.get('source')} -> {r.get('device', '?')}",
+                     "images/s": r.get("images_per_s"), "batch": r.get("batch_size"), "note": r.get("error", "")})
+    loader = data.get("cpu_loader")
+    if isinstance(loader, list):
+        for r in loader:
+            rows.append({"pipeline": f"CPU DataLoader, {r.get('workers')} workers (decode + transforms)",
+                         "images/s": r.get("images_per_s"), "batch": r.get("batch_size"), "note": r.get("error", "")})
+    elif isinstance(loader, dict):
+        rows.append({"pipeline": "CPU DataLoader", "images/s": None, "batch": None, "note": loader.get("error", "")})
+    return pd.DataFrame(rows)
+
+
+def plot_rates(rec: dict, ax=None, title: str | None = None):
+    """Bars: training images/s of torchvision's alexnet and ours in each mode of one results file."""
+    import matplotlib.pyplot as plt
+
+    table = model_table(rec)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.2))
+    if table.empty:
+        ax.text(0.5, 0.5, "no model rows", ha="center")
+        return ax
+    table.T.plot.bar(ax=ax, rot=0)
+    ax.set_ylabel("training images / s")
+    ax.set_xlabel("precision mode")
+    ax.set_title(title or _machine_label(rec))
+    ax.legend(fontsize=8)
+    return ax
