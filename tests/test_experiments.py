@@ -58,6 +58,18 @@ def test_cifarnet_is_four_layers_with_paper_lrn_and_dropout_options():
         CifarNet(pool="avg")
 
 
+def test_cifarnet_paper_initialisation():
+    torch.manual_seed(0)
+    net = CifarNet(init="paper", widths=(32, 32, 64))
+    conv2 = net.features[3]
+    assert isinstance(conv2, torch.nn.Conv2d)
+    assert abs(conv2.weight.std().item() - 0.01) < 0.001 and torch.all(conv2.bias == 0)
+    default = CifarNet(widths=(32, 32, 64)).features[3]
+    assert default.weight.std().item() > 0.02  # PyTorch's fan-in scaling: 1/sqrt(3*800)
+    with pytest.raises(ValueError, match="init"):
+        CifarNet(init="xavier")
+
+
 # ----------------------------------------------------------------------------- tensors
 def test_random_crop_flip_returns_patches_or_their_mirrors():
     x = torch.arange(2 * 3 * 6 * 6, dtype=torch.float32).view(2, 3, 6, 6)
@@ -176,6 +188,11 @@ def test_training_with_augmentation_and_divergence_flag():
     bad = train(CifarNet(2, widths=(4, 4, 8), input_size=12), _separable(),
                 TrainConfig(epochs=3, lr=1e6, batch_size=32))
     assert bad["diverged"]
+    centred = train(CifarNet(2, widths=(4, 4, 8), input_size=12, init="paper"), _separable(),
+                    TrainConfig(epochs=1, lr=0.001, batch_size=32, input_norm="centre"))
+    assert centred["std"] == [1.0, 1.0, 1.0] and centred["mean"][0] > 60  # raw pixel units, centred
+    with pytest.raises(ValueError, match="input_norm"):
+        train(CifarNet(2, widths=(4, 4, 8), input_size=12), _separable(), TrainConfig(input_norm="whiten"))
 
 
 # ----------------------------------------------------------------------------- experiments and CLI

@@ -21,15 +21,15 @@ PAPER_CLAIM = ("\"Response normalization reduces our top-1 and top-5 error rates
                "a 13% test error rate without normalization and 11% with normalization.\"")
 PAPER_ERRORS = {"without": 0.13, "with": 0.11}
 
-REGIME_CI = dict(epochs=4.0, lr=0.02, weight_decay=5e-4, crop=24, lr_drop_at=0.75, batch_size=32,
+REGIME_CI = dict(epochs=6.0, lr=0.02, weight_decay=5e-4, crop=24, lr_drop_at=0.75, batch_size=32,
                  train_eval_size=2000)
 REGIME_FULL = dict(epochs=10.0, lr=0.01, weight_decay=5e-4, crop=24, lr_drop_at=0.75, batch_size=128,
                    train_eval_size=10000)
 
 PROFILES = {
-    "ci": dict(train_per_class=200, test_per_class=50, seeds=2, widths=[8, 8, 16], max_seconds=600.0,
+    "ci": dict(train_per_class=300, test_per_class=50, seeds=2, widths=[8, 8, 16], max_seconds=600.0,
                **REGIME_CI,
-               note=("ci profile: 2,000 CIFAR-10 training images, a narrower net (8/8/16), 4 epochs, 2 seeds: a "
+               note=("ci profile: 3,000 CIFAR-10 training images, a narrower net (8/8/16), 6 epochs in batches of 32, 2 seeds: a "
                      "smoke-scale rerun, not the paper's setting")),
     "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64], max_seconds=28.0,
                  **REGIME_FULL,
