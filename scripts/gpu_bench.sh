@@ -47,11 +47,11 @@ if [ "$SMOKE" = "1" ]; then
   DEADLINE=${GPU_BENCH_BUDGET:-1500}
   T_EAGER=600; T_TV=400; T_OURS=400; T_SPLIT=400; T_LRN=300; T_DATA=300; T_TEST=300
 else
-  EAGER=(--modes fp32,tf32,bf16,bf16_cl --models torchvision,ours,ours_split,reference --steps 15)
+  EAGER=(--modes fp32,tf32,bf16,bf16_cl --models torchvision,ours,ours_split,reference --steps 10)
   COMPILED=(--modes bf16_cl_compile --steps 20)
   LRN=()
   DATA=(--workers 0,4,8)
-  T_EAGER=120; T_TV=75; T_OURS=90; T_SPLIT=75; T_LRN=60; T_DATA=60; T_TEST=60
+  T_EAGER=110; T_TV=75; T_OURS=90; T_SPLIT=75; T_LRN=60; T_DATA=60; T_TEST=60
 fi
 
 step() {  # step NAME TIMEOUT_S COMMAND...   (the limit shrinks to what is left before DEADLINE)
