@@ -98,7 +98,7 @@ def filter_grid(
     mosaics = [kernel_mosaic(k, cols) for k in towers]
     heights = [m.shape[0] for m in mosaics]
     width = max(m.shape[1] for m in mosaics)
-    fig, axes = plt.subplots(len(towers), 1, figsize=(0.11 * width + 1, 0.11 * sum(heights) + 0.9 * len(towers)),
+    fig, axes = plt.subplots(len(towers), 1, figsize=(0.08 * width + 1, 0.08 * sum(heights) + 0.6 * len(towers) + 0.6),
                              gridspec_kw=dict(height_ratios=heights), squeeze=False)
     for i, (ax, mosaic) in enumerate(zip(axes[:, 0], mosaics)):
         ax.imshow(mosaic, interpolation="nearest")
@@ -110,8 +110,10 @@ def filter_grid(
             label += f", colour specificity {stats[i]:.2f}"
         ax.set_title(label, fontsize=10)
     if title:
-        fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=11)
+        fig.tight_layout(rect=(0, 0, 1, 0.97))
+    else:
+        fig.tight_layout()
     return fig
 
 
