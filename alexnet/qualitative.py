@@ -482,14 +482,14 @@ def _fit(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings:
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     bs, n = settings["batch_size"], images.shape[0]
-    step, seen, loss_sum, wrong = 0, 0, 0.0, 0
+    step, seen, loss_sum, wrong, total = 0, 0, 0.0, 0, 0
     probe = pick_queries(val[1], min(val_images, val[1].numel()), seed=settings["seed"])
 
     def record() -> None:
         nonlocal seen, loss_sum, wrong
         top1, top5 = top_k(model, val[0][probe], k=5).correct(val[1][probe])
         history.append(dict(
-            step=step, epoch=step * bs / n, train_loss=loss_sum / seen, train_error=wrong / seen,
+            step=step, epoch=total / n, train_loss=loss_sum / seen, train_error=wrong / seen,
             val_top1_error=1 - float(top1.double().mean()), val_top5_error=1 - float(top5.double().mean()),
             seconds=time.perf_counter() - start,
         ))
@@ -512,6 +512,7 @@ def _fit(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings:
             loss.backward()
             opt.step()
             step += 1
+            total += y.numel()
             seen += y.numel()
             loss_sum += loss.item() * y.numel()
             wrong += int((out.argmax(1) != y).sum())

@@ -1,0 +1,65 @@
+"""Section 6.1 end to end on generated data: the ci run trains a two-tower net, full loads a checkpoint."""
+import pytest
+import torch
+
+from alexnet import AlexNet
+from alexnet.errors import AlexNetError
+from alexnet.profiles import resolve
+from alexnet.qualitative import CHECKS, PROFILES, neighbours, prepare, top_k, tower_colour_stats
+
+SMALL = dict(widths=[8, 8, 8, 8, 8], fc=16, train_per_class=6, gallery_per_class=4, val_per_class=3, epochs=2,
+             train_seconds=30.0, batch_size=4, resize=72, crop=67)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from alexnet.data import make_synthetic
+
+    return make_synthetic(tmp_path_factory.mktemp("syn") / "set", num_classes=3, train_per_class=6, val_per_class=3,
+                          size=40, seed=2)
+
+
+@pytest.mark.slow
+def test_ci_run_trains_a_two_tower_model_on_the_data(data):
+    run = prepare(resolve(PROFILES, "ci", CHECKS, data=str(data), **SMALL))
+    assert run.synthetic and "SYNTHETIC" in run.data_description
+    assert len(run.class_names) == 3 and run.val_images.shape == (9, 3, 67, 67)
+    assert run.gallery_images.shape[0] == 12 and sorted(run.gallery_labels.tolist()) == [0] * 4 + [1] * 4 + [2] * 4
+    assert len(run.model.towers) == 2 and run.model.towers[0].conv1.out_channels == 4
+    assert run.history[-1]["step"] == 10 and run.history[-1]["epoch"] == 2.0  # two epochs of 18 images in 5 batches
+    assert "he initialisation" in run.model_description and "trained here" in run.model_description
+    assert not run.model.training
+    assert len(tower_colour_stats(run.model)) == 2
+    nb = neighbours(run.model, run.val_images, run.gallery_images, k=6)
+    assert nb.feature_idx.shape == (9, 6) and int(nb.pixel_idx.max()) < 12
+    assert run.mean is not None and run.mean.shape[0] == 3
+
+
+@pytest.mark.slow
+def test_full_profile_loads_a_checkpoint(data, tmp_path):
+    from alexnet.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    model = AlexNet(3, widths=(8, 8, 8, 8, 8), fc=(16, 16), adaptive_pool=True)
+    names = ["class a", "class b", "class c"]
+    path = save_checkpoint({"model": model.state_dict(), "model_config": model.config, "class_names": names},
+                           tmp_path / "best.pt")
+    run = prepare(resolve(PROFILES, "full", CHECKS, data=str(data), checkpoint=str(path), resize=72, crop=67,
+                          gallery_per_class=2, val_per_class=2))
+    assert run.class_names == names and run.history == []
+    assert torch.equal(run.model.towers[1].conv1.weight, model.towers[1].conv1.weight)
+    assert top_k(run.model, run.val_images, k=5).probs.shape == (6, 3)
+
+
+def test_the_full_profile_needs_a_checkpoint_that_exists(data, tmp_path):
+    with pytest.raises(AlexNetError, match="needs checkpoint"):
+        prepare(resolve(PROFILES, "full", CHECKS, data=str(data), resize=72, crop=67, val_per_class=1,
+                        gallery_per_class=1))
+    with pytest.raises(AlexNetError, match="missing.pt"):
+        prepare(resolve(PROFILES, "full", CHECKS, data=str(data), checkpoint=str(tmp_path / "missing.pt"),
+                        resize=72, crop=67, val_per_class=1, gallery_per_class=1))
+
+
+def test_a_missing_data_folder_is_named(tmp_path):
+    with pytest.raises(AlexNetError, match="nowhere"):
+        prepare(resolve(PROFILES, "ci", CHECKS, data=str(tmp_path / "nowhere"), **SMALL))
