@@ -543,10 +543,28 @@ def prepare(settings: dict[str, Any]) -> QualitativeRun:
     from .model import AlexNet
 
     torch.manual_seed(settings["seed"])
+    if settings["checkpoint"] == "":
+        raise AlexNetError("the full profile needs checkpoint=PATH, a model trained on ImageNet")
+    model, data_config = None, {}
+    if settings["checkpoint"]:
+        from .checkpoint import load_model
+
+        path = Path(settings["checkpoint"])
+        if not path.exists():
+            raise AlexNetError(f"checkpoint={str(path)!r} does not exist; train one with `python -m alexnet train`")
+        model = load_model(path, device="cpu")
+        data_config = dict(getattr(model, "data_config", None) or {})
     root = _resolve_root(settings)
-    ev = dict(resize=settings["resize"], crop=settings["crop"])
+    # a checkpoint's own preprocessing wins over the profile's
+    ev = dict(resize=int(data_config.get("resize", settings["resize"])), crop=int(data_config.get("crop", settings["crop"])))
     per_class = max(settings["train_per_class"], settings["gallery_per_class"])
-    train_ds = D.build_eval_dataset(root, "train", max_per_class=per_class, **ev)
+    if model is not None:
+        # the mean image the model was trained with (Section 2): over its training images, cached
+        mean_source = D.build_eval_dataset(root, "train", max_per_class=data_config.get("max_per_class"),
+                                           mean_image=bool(data_config.get("mean_image", True)), **ev)
+        train_ds = D.build_eval_dataset(root, "train", max_per_class=per_class, mean_image=mean_source.mean, **ev)
+    else:
+        train_ds = D.build_eval_dataset(root, "train", max_per_class=per_class, **ev)
     # one mean image (over the training images loaded here) for every input, as in training
     val_ds = D.build_eval_dataset(root, "val", max_per_class=settings["val_per_class"], mean_image=train_ds.mean, **ev)
     train_x, train_y = stack_dataset(train_ds)
@@ -557,19 +575,14 @@ def prepare(settings: dict[str, Any]) -> QualitativeRun:
     mean, synthetic = train_ds.mean, D.is_synthetic(root)
     data_description = val_ds.description
 
-    if settings["checkpoint"]:
-        from .checkpoint import load_model
-
-        path = Path(settings["checkpoint"])
-        if not path.exists():
-            raise AlexNetError(f"checkpoint={str(path)!r} does not exist; train one with `python -m alexnet train`")
-        model = load_model(path, device="cpu")
+    if model is not None:
         class_names = list(getattr(model, "class_names", None) or class_names)
+        if len(class_names) != model.num_classes:
+            raise AlexNetError(f"checkpoint={settings['checkpoint']!r} has {model.num_classes} classes, "
+                               f"the data at {root} {len(class_names)}")
         return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, data_description, synthetic,
-                              f"loaded from {path}", mean=mean)
+                              f"loaded from {settings['checkpoint']}", mean=mean)
 
-    if settings["checkpoint"] == "":
-        raise AlexNetError("the full profile needs checkpoint=PATH, a model trained on ImageNet")
     if settings["train_per_class"] < 1 or settings["epochs"] < 1:
         raise AlexNetError("without a checkpoint the model is trained here: train_per_class and epochs must be >= 1")
     chosen = first_per_class(train_y, settings["train_per_class"])

@@ -42,11 +42,13 @@ def test_full_profile_loads_a_checkpoint(data, tmp_path):
     torch.manual_seed(0)
     model = AlexNet(3, widths=(8, 8, 8, 8, 8), fc=(16, 16), adaptive_pool=True)
     names = ["class a", "class b", "class c"]
-    path = save_checkpoint({"model": model.state_dict(), "model_config": model.config, "class_names": names},
-                           tmp_path / "best.pt")
-    run = prepare(resolve(PROFILES, "full", CHECKS, data=str(data), checkpoint=str(path), resize=72, crop=67,
-                          gallery_per_class=2, val_per_class=2))
-    assert run.class_names == names and run.history == []
+    state = {"model": model.state_dict(), "model_config": model.config, "class_names": names,
+             "data_config": {"resize": 72, "crop": 67, "mean_image": True, "max_per_class": None}}
+    path = save_checkpoint(state, tmp_path / "best.pt")
+    # the profile says 256/224; the checkpoint's own preprocessing (72/67) wins
+    run = prepare(resolve(PROFILES, "full", CHECKS, data=str(data), checkpoint=str(path), gallery_per_class=2,
+                          val_per_class=2))
+    assert run.class_names == names and run.history == [] and run.val_images.shape[-1] == 67
     assert torch.equal(run.model.towers[1].conv1.weight, model.towers[1].conv1.weight)
     assert top_k(run.model, run.val_images, k=5).probs.shape == (6, 3)
 
