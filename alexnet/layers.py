@@ -41,15 +41,29 @@ def local_response_norm(
 
 
 _COMPILED: dict[str, object] = {}
+#: ``"auto"`` compiles the CPU LRN only for tensors at least this large (training sizes): a few
+#: seconds of compilation per shape pay off there, not on the tests' small inputs.
+CPU_COMPILE_MIN_NUMEL = 1 << 20
+
+
+def _cpu_compiler_ok() -> bool:
+    """Whether ``torch.compile`` can build CPU kernels here (a C++ compiler; not failed before)."""
+    import os
+    import shutil
+
+    if _COMPILED.get("cpu_broken"):
+        return False
+    return any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "c++", "clang++"))
 
 
 def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
     """The concrete implementation ``"auto"`` stands for on ``x``'s device and dtype.
 
     ``auto``: the Triton kernels for CUDA tensors in float32/float16/bfloat16 when Triton is
-    installed; the formula with its hand-written backward (``"torch"``, about twice as fast as the
-    reference on the CPU) otherwise; the plain formula (``"formula"``) inside ``torch.compile``,
-    which fuses it into one kernel each way.
+    installed; on the CPU, the compiled formula (``"compiled"``: one C++ loop each way, about
+    8x faster than the reference) for large contiguous tensors when a C++ compiler is present,
+    else the formula with its hand-written backward (``"torch"``, 2-4x faster than the reference);
+    the plain formula (``"formula"``) inside ``torch.compile``, which fuses it into the graph.
     """
     if impl not in LRN_IMPLS:
         raise ValueError(f"lrn: impl must be one of {LRN_IMPLS}, got {impl!r}")
@@ -62,6 +76,9 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
 
         if triton_available(x.device):
             return "triton"
+    if (x.device.type == "cpu" and x.numel() >= CPU_COMPILE_MIN_NUMEL and x.is_contiguous()
+            and _cpu_compiler_ok()):
+        return "compiled"
     return "torch"
 
 
@@ -76,7 +93,7 @@ def lrn(
     its own. Every implementation equals the reference :func:`local_response_norm` (the tests
     check outputs and gradients against the formula in float64).
     """
-    impl = resolve_lrn_impl(impl, x)
+    requested, impl = impl, resolve_lrn_impl(impl, x)
     if impl == "reference":
         if relu:
             x = torch.relu(x)
@@ -95,7 +112,13 @@ def lrn(
         fn = _COMPILED.get("formula")
         if fn is None:
             fn = _COMPILED["formula"] = torch.compile(lt.lrn_formula_torch, dynamic=False)
-        return fn(x, size, alpha, beta, k, groups, relu)  # type: ignore[operator]
+        try:
+            return fn(x, size, alpha, beta, k, groups, relu)  # type: ignore[operator]
+        except Exception:
+            if requested != "auto":
+                raise
+            _COMPILED["cpu_broken"] = True  # no working compiler after all: stay eager from now on
+            return lt.lrn_torch(x, size, alpha, beta, k, groups=groups, relu=relu)
     return lt.lrn_formula_torch(x, size, alpha, beta, k, groups, relu)
 
 

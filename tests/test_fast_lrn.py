@@ -99,6 +99,19 @@ def test_auto_picks_torch_on_cpu_and_formula_is_compile_friendly():
     assert lrn_torch(x, groups=2).is_contiguous(memory_format=torch.channels_last)
 
 
+def test_auto_compiles_large_contiguous_cpu_tensors_only(monkeypatch):
+    import shutil
+
+    from alexnet import layers
+
+    big = torch.empty(8, 96, 55, 55)
+    if any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        assert layers.resolve_lrn_impl("auto", big) == "compiled"
+    assert layers.resolve_lrn_impl("auto", big.contiguous(memory_format=torch.channels_last)) == "torch"
+    monkeypatch.setitem(layers._COMPILED, "cpu_broken", True)  # a compiler that failed once is not retried
+    assert layers.resolve_lrn_impl("auto", big) == "torch"
+
+
 @pytest.mark.slow
 def test_compiled_formula_equals_reference():
     torch.manual_seed(3)
