@@ -354,7 +354,7 @@ converted to pixel units (x 255) -- the formula is not scale-free, and this is t
 import pandas as pd
 
 vals, vecs = np.array(result["eigenvalues"]), np.array(result["eigenvectors"])
-glue("pca_share", 100 * vals[0] / vals.sum(), display=False)
+glue("pca_share", float(100 * vals[0] / vals.sum()), display=False)
 pd.DataFrame({"eigenvalue (RGB in [0,1])": vals, "R": vecs[0], "G": vecs[1], "B": vecs[2]},
              index=["p1", "p2", "p3"])'''),
     md(r"""The first component carries {glue:text}`pca_share:.0f`% of the colour variance: it is (nearly) the

@@ -30,13 +30,13 @@ PAPER_CLAIM = ("\"At test time, we use all the neurons but multiply their output
                "overfitting. Dropout roughly doubles the number of iterations required to converge.\"")
 
 PROFILES = {
-    "ci": dict(train_per_class=100, test_per_class=50, seeds=2, widths=[8, 8, 16], hidden=[256, 256], p=0.5,
-               epochs=10.0, lr=0.01, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=32,
+    "ci": dict(train_per_class=50, test_per_class=50, seeds=2, widths=[8, 8, 16], hidden=[256, 256], p=0.5,
+               epochs=15.0, lr=0.05, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=32,
                train_eval_size=1000, max_seconds=600.0,
-               note=("ci profile: 1,000 CIFAR-10 training images, a narrower net (8/8/16 kernels, 256/256 hidden), "
-                     "10 epochs in batches of 32, 2 seeds: a smoke-scale rerun, not the paper's setting")),
+               note=("ci profile: 500 CIFAR-10 training images, a narrower net (8/8/16 kernels, 256/256 hidden), "
+                     "15 epochs in batches of 32, 2 seeds: a smoke-scale rerun, not the paper's setting")),
     "full": dict(train_per_class=1000, test_per_class=None, seeds=3, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
-                 epochs=30.0, lr=0.01, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
+                 epochs=30.0, lr=0.02, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
                  train_eval_size=10000, max_seconds=28.0,
                  note=("full profile: a 10,000-image subset of CIFAR-10 (to make overfitting visible), no augmentation, "
                        "30 epochs, 3 seeds; the full test set")),
