@@ -1,6 +1,7 @@
 """``python -m alexnet train``: train with the paper's recipe (Section 5); every setting is a flag.
 
-Settings come, in increasing priority, from the defaults (the paper's), from ``--config FILE``
+Settings come, in increasing priority, from the defaults (the paper's), from ``--profile`` (the
+Section 5 chapter's ``ci`` or ``full`` settings), from ``--config FILE``
 (YAML or JSON, keys as the flags with ``-`` or ``_``), and from flags on the command line. With
 ``--resume`` the run folder's saved ``config.json`` replaces the defaults, so ``python -m alexnet
 train --out RUN --resume`` is enough to continue a run.
@@ -75,6 +76,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "summary.json.",
     )
     p.add_argument("--config", metavar="FILE", help="YAML or JSON file of settings (flags override it)")
+    p.add_argument("--profile", choices=("ci", "full"), default=None,
+                   help="start from the settings of the Section 5 chapter's profile (alexnet.training_report): "
+                        "ci (a slim net on generated data, minutes on a CPU) or full (the paper on ImageNet) "
+                        "(default: none, i.e. the paper's defaults below)")
     add_config_arguments(p)
     p.set_defaults(func=run)
 
@@ -85,6 +90,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     given = {k: v for k, v in vars(args).items() if k in names}
     from_file = TrainConfig.from_file(args.config) if getattr(args, "config", None) else {}
     values: dict[str, Any] = {}
+    if getattr(args, "profile", None):
+        from .training_report import TRAINING_PROFILES
+
+        values.update({k: v for k, v in TRAINING_PROFILES[args.profile].items() if k in names})
     if given.get("resume", from_file.get("resume", False)):
         out = given.get("out", from_file.get("out"))
         if out is None:
