@@ -44,6 +44,8 @@ __all__ = [
     "colour_verdict",
     "Predictions",
     "top_k",
+    "outputs",
+    "predictions",
     "hidden_features",
     "nearest",
     "Neighbours",
@@ -72,8 +74,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         fc=1024,                # fc6 / fc7 width (the paper: 4096)
         init="he",              # the paper's N(0, 0.01) and torch's default do not learn in a minute
         train_per_class=400,    # training images per class for the small run
-        gallery_per_class=200,  # training images per class searched for neighbours
-        val_per_class=100,      # held-out images per class
+        gallery_per_class=150,  # training images per class searched for neighbours
+        val_per_class=50,       # held-out images per class
         epochs=10,
         train_seconds=50.0,     # wall-clock cap on training (stops after the current batch)
         batch_size=32,
@@ -272,37 +274,41 @@ def _batches(x: torch.Tensor, batch_size: int) -> Iterable[torch.Tensor]:
 
 
 @torch.no_grad()
-def top_k(model: nn.Module, images: torch.Tensor, k: int = 5, batch_size: int = 128) -> Predictions:
-    """Softmax over the model's outputs, in evaluation mode (dropout off, Section 4.2 scaling)."""
+def outputs(model: nn.Module, images: torch.Tensor, batch_size: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(logits, hidden)`` of each image in one pass, in evaluation mode (dropout off, with the
+    Section 4.2 test-time scaling): ``hidden`` is the last hidden layer, fc7's output (4096-d in the
+    paper), as ``model.classifier(model.features(x), return_hidden=True)`` gives it."""
     if images.dim() != 4:
-        raise ValueError(f"top_k expects a batch (N, 3, H, W) of images, got shape {tuple(images.shape)}")
+        raise ValueError(f"expected a batch (N, 3, H, W) of images, got shape {tuple(images.shape)}")
     was_training = model.training
     model.eval()
+    logits, hidden = [], []
     try:
         device = next(model.parameters()).device
-        probs = torch.cat([F.softmax(model(b.to(device)).float(), dim=1).cpu() for b in _batches(images, batch_size)])
+        for b in _batches(images, batch_size):
+            z, h = model.classifier(model.features(b.to(device)), return_hidden=True)
+            logits.append(z.float().cpu())
+            hidden.append(h.float().cpu())
     finally:
         model.train(was_training)
-    k = min(k, probs.shape[1])
-    p, i = probs.topk(k, dim=1)
+    return torch.cat(logits), torch.cat(hidden)
+
+
+def predictions(logits: torch.Tensor, k: int = 5) -> Predictions:
+    """The ``k`` most probable classes of softmax(``logits``) (``k`` capped at the number of classes)."""
+    p, i = F.softmax(logits.float(), dim=1).topk(min(k, logits.shape[1]), dim=1)
     return Predictions(p, i)
 
 
+def top_k(model: nn.Module, images: torch.Tensor, k: int = 5, batch_size: int = 128) -> Predictions:
+    """Figure 4 (left): the ``k`` most probable classes of each image, in evaluation mode."""
+    return predictions(outputs(model, images, batch_size)[0], k)
+
+
 # ------------------------------------------------------------- Figure 4 right: nearest neighbours
-@torch.no_grad()
 def hidden_features(model: nn.Module, images: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
     """The last hidden layer (fc7's output, 4096-d in the paper) for each image, in eval mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
-        out = []
-        for b in _batches(images, batch_size):
-            _, h = model.classifier(model.features(b.to(device)), return_hidden=True)
-            out.append(h.float().cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0)
+    return outputs(model, images, batch_size)[1]
 
 
 def nearest(queries: torch.Tensor, gallery: torch.Tensor, k: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
@@ -361,16 +367,20 @@ def neighbour_verdict(feature_same: float, pixel_same: float, chance: float) -> 
 def neighbours(
     model: nn.Module, queries: torch.Tensor, gallery: torch.Tensor, k: int = 6,
     gallery_features: torch.Tensor | None = None, batch_size: int = 128,
+    query_features: torch.Tensor | None = None,
 ) -> Neighbours:
     """Figure 4 (right): the ``k`` training images nearest to each query in fc7 and in pixels.
 
     ``queries`` and ``gallery`` are preprocessed image batches (the same transform for both);
     pixel distance is the Euclidean distance between those (mean-subtracted) pixel arrays.
-    Pass ``gallery_features`` (from :func:`hidden_features`) to avoid recomputing them.
+    Pass ``gallery_features`` and ``query_features`` (from :func:`hidden_features` or
+    :func:`outputs`) to avoid recomputing them.
     """
     if gallery_features is None:
         gallery_features = hidden_features(model, gallery, batch_size)
-    fd, fi = nearest(hidden_features(model, queries, batch_size), gallery_features, k)
+    if query_features is None:
+        query_features = hidden_features(model, queries, batch_size)
+    fd, fi = nearest(query_features, gallery_features, k)
     pd, pi = nearest(queries, gallery, k)
     return Neighbours(fi, fd, pi, pd)
 

@@ -122,6 +122,11 @@ def test_hidden_features_are_fc7_outputs(tiny):
     with torch.no_grad():
         _, ref = tiny.classifier(tiny.features(x), return_hidden=True)
     assert torch.allclose(h, ref, atol=1e-6)
+    from alexnet.qualitative import outputs, predictions
+
+    logits, h2 = outputs(tiny, x)
+    assert torch.allclose(logits, tiny(x), atol=1e-6) and torch.allclose(h2, ref, atol=1e-6)
+    assert torch.equal(predictions(logits, 2).indices, logits.topk(2, dim=1).indices)
 
 
 def test_nearest_finds_itself_first_and_sorts():
