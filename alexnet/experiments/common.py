@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import shlex
 import subprocess
@@ -59,15 +60,19 @@ def device_name(device: torch.device) -> str:
 
 
 def git_commit(root: Path = ROOT) -> str:
-    """``git rev-parse HEAD`` of the checkout (``+dirty`` if it has uncommitted changes), or ``unknown``."""
+    """``git rev-parse HEAD`` of the checkout (``+dirty`` if it has uncommitted changes).
+
+    Without git (a copy of the working tree on a GPU machine) ``$ALEXNET_GIT_COMMIT``, else ``unknown``.
+    """
+    fallback = os.environ.get("ALEXNET_GIT_COMMIT", "unknown")
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                               timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (head + ("+dirty" if dirty else "")) if head else "unknown"
+        return fallback
+    return (head + ("+dirty" if dirty else "")) if head else fallback
 
 
 def summarise(values: list[float | None]) -> dict[str, Any]:
