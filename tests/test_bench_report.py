@@ -1,0 +1,57 @@
+"""The Performance chapter's tables come straight from bench JSON files."""
+import json
+
+import pandas as pd
+
+from alexnet import bench_report as R
+
+
+def _record(gpu=None):
+    rows = [dict(model="torchvision", mode="fp32", images_per_s=100.0, mfu=0.10),
+            dict(model="ours", mode="fp32", images_per_s=95.0, mfu=0.095),
+            dict(model="torchvision", mode="bf16_cl_compile", images_per_s=300.0, mfu=0.2),
+            dict(model="ours", mode="bf16_cl_compile", images_per_s=310.0, mfu=0.21),
+            dict(model="ours_split", mode="fp32", error="boom")]
+    flops = {"ours": 4.1e9, "torchvision": 4.1e9}
+    from alexnet.bench import model_summary
+
+    return {"machine": {"gpu": gpu, "cpu": "Test CPU", "cpu_cores": 2, "torch": "2.x", "load_average": [1.0, 1, 1]},
+            "date": "2026-01-01", "git_commit": "abc",
+            "sections": {"model": {"rows": rows, "flops_per_image": flops, "flop_counter_on_grouped_convs": 4.9e9,
+                                   "summary": model_summary(rows, flops, {"bf16": 8e14})},
+                         "lrn": {"shape": [2, 96, 5, 5], "rows": [
+                             dict(impl="triton", dtype="bfloat16", layout="nchw", ms=1.5),
+                             dict(impl="nn.LocalResponseNorm", dtype="bfloat16", layout="nchw", ms=6.0)]},
+                         "data": {"gpu_pipeline": [dict(source="uint8 store", device="cuda", images_per_s=40000.0,
+                                                        batch_size=256)],
+                                  "cpu_loader": {"error": "alexnet.data.bench is not available yet"}}}}
+
+
+def test_tables_from_a_results_folder(tmp_path):
+    (tmp_path / "h100.json").write_text(json.dumps(_record("NVIDIA H100 80GB HBM3")))
+    (tmp_path / "cpu.json").write_text(json.dumps(_record()))
+    (tmp_path / "other.json").write_text(json.dumps({"not": "a bench file"}))
+    results = R.load_results(tmp_path)
+    assert sorted(results) == ["cpu", "h100"]
+    machines = R.machines_table(results)
+    assert set(machines["machine"]) == {"NVIDIA H100 80GB HBM3", "CPU: Test CPU (2 cores)"}
+    rec = results["h100"]
+    table = R.model_table(rec)
+    assert list(table.columns) == ["fp32", "bf16_cl_compile"] and table.loc["ours", "fp32"] == 95.0
+    assert "ours_split" not in table.index  # failed rows are not numbers
+    ratios = R.ratio_table(rec).set_index("comparison")["ratio"]
+    assert ratios["ours / torchvision, fp32"] == 0.95
+    assert R.best_ratio(rec) == round(310 / 300, 3)
+    assert R.mfu_table(rec).loc["ours", "bf16_cl_compile"] == 21.0
+    floor = R.floor_table(rec).set_index("model")
+    assert floor.loc["ours", "floor: max images/s"] == round(8e14 / 4.1e9, 1)
+    assert R.lrn_table(rec).loc["triton", "bfloat16, nchw"] == 1.5
+    data = R.data_table(rec)
+    assert data["images/s"].iloc[0] == 40000.0 and "not available" in data["note"].iloc[1]
+    assert isinstance(pd.DataFrame(R.PREVIOUS_H100).T, pd.DataFrame)
+
+
+def test_empty_sections_give_empty_tables():
+    rec = {"machine": {"cpu": "x"}, "sections": {}}
+    assert R.model_table(rec).empty and R.lrn_table(rec).empty and R.data_table(rec).empty
+    assert R.best_ratio(rec) is None and R.ratio_table(rec).empty
