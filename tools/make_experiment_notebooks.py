@@ -47,13 +47,17 @@ FULL_SECTION = '''def describe_full(r):
     if r is None:
         return ("*No committed full-profile result yet.* Run `bash scripts/gpu_experiments.sh` on a GPU (or "
                 "`python -m alexnet experiment {name} --profile full`) and commit `results/{name}/full.json`.")
+    why = r["explanation"][:1].upper() + r["explanation"][1:]
     return (f"**Committed full-profile run** ({{report.provenance_line(r)}}): verdict **{{r['verdict']}}**. "
-            f"{{r['explanation']}}.")
+            f"{{why}}.")
 display(Markdown(describe_full(full)))'''
 
 
 def write(path, cells):
     nb = nbf.v4.new_notebook()
+    stem = path.rsplit("/", 1)[-1].removesuffix(".ipynb").replace("_", "-")
+    for i, cell in enumerate(cells):
+        cell.id = f"{stem}-{i:02d}"  # stable ids: regenerating does not churn the diff
     nb.cells = cells
     nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                    "language_info": {"name": "python"}}
@@ -316,7 +320,7 @@ difficult to overfit": **{glue:text}`pool_gap_verdict`**.
 ## The committed full-profile run"""),
     code(FULL_SECTION.format(name="pooling") + '''
 if full is not None:
-    display(Markdown(f"Overfitting, committed run: **{full['overfitting']['verdict']}**. "
+    display(Markdown(f"Overfitting, committed run: **{full['overfitting']['verdict']}**: "
                      f"{full['overfitting']['explanation']}."))'''),
     code('''report.side_by_side({"rerun": result, "committed full": full})'''),
     code('''report.side_by_side({"rerun": result, "committed full": full}, metric="gap")'''),
