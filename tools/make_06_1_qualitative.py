@@ -19,11 +19,12 @@ puts a number on each, so that the claim can be checked rather than eyeballed:
   4096-d output of fc7), beside the six nearest in pixel space, and how often each set shares the image's class.
 
 The logic lives in `alexnet/qualitative.py`, the figures in `alexnet/viz.py`."""),
-code('''# Parameters (papermill). profile: "ci" (two CPU cores, about a minute of training, NOT the paper's scale)
-# or "full" (a checkpoint of a model trained on ImageNet: pass checkpoint="runs/imagenet/best.pt").
+code('''# Parameters (papermill); None takes the profile's value.
+# profile: "ci" (two CPU cores, a minute of training, NOT the paper's scale)
+#      or "full" (a model trained on ImageNet: checkpoint="runs/imagenet/best.pt").
 profile = "ci"
 data = None  # data root; None: $ALEXNET_DATA, else generated images (said below)
-checkpoint = None  # path of a trained model (alexnet.checkpoint); None under ci: train one here
+checkpoint = None  # a trained model (alexnet.checkpoint); None under ci: train one here
 train_seconds = None  # ci: wall-clock cap on training
 epochs = None
 predictions = None  # images in Figure 4 (left)
@@ -39,17 +40,19 @@ from alexnet import qualitative as Q
 from alexnet import viz
 from alexnet.profiles import resolve
 
-settings = resolve(Q.PROFILES, profile, Q.CHECKS, data=data, checkpoint=checkpoint, train_seconds=train_seconds,
-                   epochs=epochs, predictions=predictions, neighbour_queries=neighbour_queries,
-                   neighbours=neighbours, seed=seed)
+settings = resolve(Q.PROFILES, profile, Q.CHECKS, data=data, checkpoint=checkpoint,
+                   train_seconds=train_seconds, epochs=epochs, predictions=predictions,
+                   neighbour_queries=neighbour_queries, neighbours=neighbours, seed=seed)
 torch.set_num_threads(min(2, torch.get_num_threads()))
 run = Q.prepare(settings)
-data_note = ("generated images (no data set was found; set ALEXNET_DATA to use real images)" if run.synthetic
-             else f"the images in {run.data_description}")
-print(f"model: {run.model_description}")
-print(f"data: {data_note}; {run.val_images.shape[0]} held-out images, "
-      f"{run.gallery_images.shape[0]} training images searched for neighbours, "
-      f"{len(run.class_names)} classes")'''),
+if run.synthetic:
+    data_note = "generated images (no data set was found; set ALEXNET_DATA to use real ones)"
+else:
+    data_note = f"the images in {run.data_description}"
+print("model:", run.model_description)
+print("data:", data_note)
+print(f"{run.val_images.shape[0]} held-out images, {len(run.class_names)} classes, "
+      f"{run.gallery_images.shape[0]} training images searched for neighbours")'''),
 md(r"""## The model on this page
 
 The paper's pictures come from its ImageNet network after 90 epochs on two GPUs. Under the `ci` profile this page
@@ -70,15 +73,18 @@ if run.history:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     viz.training_curves(run.history, ["train_loss"], x="step", ax=axes[0], title="training loss",
                         ylabel="cross-entropy")
-    viz.training_curves(run.history, ["train_error", "val_top1_error", "val_top5_error"], x="step", ax=axes[1],
-                        title="error", ylabel="error rate",
-                        labels={"train_error": "train top-1", "val_top1_error": "held-out top-1",
-                                "val_top5_error": "held-out top-5"})
+    names = {"train_error": "train top-1", "val_top1_error": "held-out top-1",
+             "val_top5_error": "held-out top-5"}
+    viz.training_curves(run.history, list(names), x="step", ax=axes[1], title="error",
+                        ylabel="error rate", labels=names)
     fig.tight_layout()
     plt.show()
-all_preds = Q.top_k(run.model, run.val_images, k=5)
+# one pass over the held-out images: their logits and their fc7 outputs
+val_logits, val_features = Q.outputs(run.model, run.val_images)
+all_preds = Q.predictions(val_logits, k=5)
 top1_ok, top5_ok = all_preds.correct(run.val_labels)
-top1_error, top5_error = 1 - top1_ok.double().mean().item(), 1 - top5_ok.double().mean().item()
+top1_error = 1 - top1_ok.double().mean().item()
+top5_error = 1 - top5_ok.double().mean().item()
 chance_top1 = 1 - 1 / len(run.class_names)
 glue("top1_error", 100 * top1_error, display=False)
 glue("top5_error", 100 * top5_error, display=False)
@@ -113,18 +119,20 @@ stats = Q.tower_colour_stats(kernels)
 pvalue = Q.tower_gap_pvalue(stats[0].values, stats[1].values, permutations=20_000, seed=0)
 verdict = Q.colour_verdict(stats, pvalue)
 fig = viz.filter_grid(kernels, stats=[s.mean for s in stats],
-                      title=f"conv1 kernels after training (Figure 3); colour specificity = non-grey share of energy")
+                      title="conv1 kernels (Figure 3); colour specificity = non-grey share of energy")
 plt.show()
 glue("random_baseline", Q.random_kernel_baseline(), display=False)
 glue("tower1_colour", stats[0].mean, display=False)
 glue("tower2_colour", stats[1].mean, display=False)
 glue("tower_gap_p", pvalue, display=False)
 glue("colour_verdict", verdict, display=False)
-pd.DataFrame([s.as_dict() for s in stats]).rename(columns={"mean": "mean colour specificity"}).round(3)'''),
+table = pd.DataFrame([s.as_dict() for s in stats])
+table.rename(columns={"mean": "mean colour specificity"}).round(3).style.hide(axis="index")'''),
 code('''fig, ax = plt.subplots(figsize=(7, 3))
 bins = torch.linspace(0, 1, 26).tolist()
 for s in stats:
-    ax.hist(s.values[~torch.isnan(s.values)].numpy(), bins=bins, alpha=0.6, label=f"tower {s.tower} (mean {s.mean:.2f})")
+    values = s.values[~torch.isnan(s.values)].numpy()
+    ax.hist(values, bins=bins, alpha=0.6, label=f"tower {s.tower} (mean {s.mean:.2f})")
 ax.axvline(Q.random_kernel_baseline(), color="black", ls="--", lw=1, label="random weights")
 ax.set_xlabel("colour specificity of a kernel (0: grey, 1: pure colour)")
 ax.set_ylabel("kernels")
@@ -145,9 +153,9 @@ comes from many epochs on full-size images, which the `full` profile can show.
 As in the paper, eight held-out images, each with the model's five most probable classes and their probabilities;
 the correct class, when it is among the five, is drawn in red."""),
 code('''shown = Q.pick_queries(run.val_labels, settings["predictions"], seed=settings["seed"])
-preds = Q.top_k(run.model, run.val_images[shown], k=5)
-fig = viz.prediction_panels(run.val_images[shown], preds.probs, preds.indices, run.class_names,
-                            targets=run.val_labels[shown], mean=run.mean)
+preds = Q.predictions(val_logits[shown], k=5)
+fig = viz.prediction_panels(run.val_images[shown], preds.probs, preds.indices,
+                            run.class_names, targets=run.val_labels[shown], mean=run.mean)
 plt.show()
 shown_top5 = preds.correct(run.val_labels[shown])[1].double().mean().item()
 glue("shown_top5_hits", int(round(shown_top5 * len(shown))), display=False)
@@ -164,23 +172,27 @@ distance between the preprocessed, mean-subtracted crops). Captions give each im
 differs from the query's."""),
 code('''gallery_features = Q.hidden_features(run.model, run.gallery_images)
 queries = Q.pick_queries(run.val_labels, settings["neighbour_queries"], seed=settings["seed"] + 1)
-nb = Q.neighbours(run.model, run.val_images[queries], run.gallery_images, k=settings["neighbours"],
-                  gallery_features=gallery_features)
-fig = viz.neighbour_panels(run.val_images[queries], run.gallery_images, nb.feature_idx, nb.pixel_idx,
-                           run.class_names, run.val_labels[queries], run.gallery_labels, mean=run.mean)
+nb = Q.neighbours(run.model, run.val_images[queries], run.gallery_images,
+                  k=settings["neighbours"], gallery_features=gallery_features,
+                  query_features=val_features[queries])
+fig = viz.neighbour_panels(run.val_images[queries], run.gallery_images, nb.feature_idx,
+                           nb.pixel_idx, run.class_names, run.val_labels[queries],
+                           run.gallery_labels, mean=run.mean)
 plt.show()'''),
 md(r"""Over a handful of rows, chance decides a lot. Over every held-out image the picture is clearer: the share of the
 six neighbours that have the held-out image's class, in each space, and how many of the feature-space neighbours are
 also pixel-space neighbours."""),
-code('''everything = Q.neighbours(run.model, run.val_images, run.gallery_images, k=settings["neighbours"],
-                          gallery_features=gallery_features)
+code('''everything = Q.neighbours(run.model, run.val_images, run.gallery_images,
+                          k=settings["neighbours"], gallery_features=gallery_features,
+                          query_features=val_features)
 feature_same, pixel_same = everything.same_class(run.val_labels, run.gallery_labels)
 overlap = everything.overlap()
 glue("feature_same_class", 100 * feature_same, display=False)
 glue("pixel_same_class", 100 * pixel_same, display=False)
 glue("neighbour_overlap", 100 * overlap, display=False)
 glue("chance_same_class", 100 / len(run.class_names), display=False)
-glue("neighbour_verdict", Q.neighbour_verdict(feature_same, pixel_same, 1 / len(run.class_names)), display=False)
+chance = 1 / len(run.class_names)
+glue("neighbour_verdict", Q.neighbour_verdict(feature_same, pixel_same, chance), display=False)
 pd.DataFrame({
     "space": ["last hidden layer (fc7)", "pixels"],
     "neighbours of the query's class (%)": [100 * feature_same, 100 * pixel_same],
