@@ -40,6 +40,7 @@ def test_flops_per_training_image_from_flop_counter():
     assert counter.get_total_flops() // 2 == 2 * fwd_macs
 
 
+@pytest.mark.slow
 def test_bench_model_tiny_rows_mfu_and_ratios():
     res = bench.bench_model(torch.device("cpu"), models=("torchvision", "ours"), modes=("fp32",), batch_size=2,
                             steps=1, warmup=1, repeats=2, num_classes=10, log=lambda s: None)
