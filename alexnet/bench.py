@@ -43,7 +43,7 @@ __all__ = ["MODES", "parse_mode", "device_info", "measure_peak", "flops_per_imag
 MODES = ("fp32", "tf32", "bf16", "bf16_cl", "bf16_cl_compile")
 CPU_MODES = ("fp32", "fp32_cl", "bf16", "bf16_cl", "bf16_cl_compile")
 #: Models ``bench model`` knows: ours with each tower strategy, the plain reference, torchvision's.
-MODELS = ("torchvision", "ours", "ours_split", "reference")
+MODELS = ("torchvision", "ours", "ours_split", "ours_dense", "reference")
 
 
 def _sync(device: torch.device) -> None:
@@ -159,7 +159,8 @@ def measure_peak(device: torch.device, precision: str, size: int | None = None, 
 # ---------------------------------------------------------------------------------------- model
 def build_model(name: str, num_classes: int = 1000, lrn_impl: str | None = None) -> torch.nn.Module:
     """``torchvision`` (torchvision's alexnet), ``ours`` (the faithful model, grouped towers),
-    ``ours_split`` (one convolution per tower) or ``reference`` (the plain two-tower forward)."""
+    ``ours_split`` (one convolution per tower), ``ours_dense`` (block-diagonal kernels) or
+    ``reference`` (the plain two-tower forward)."""
     if name == "torchvision":
         import torchvision
 
@@ -170,6 +171,8 @@ def build_model(name: str, num_classes: int = 1000, lrn_impl: str | None = None)
         return AlexNet(num_classes, fast="grouped", lrn_impl=lrn_impl)
     if name == "ours_split":
         return AlexNet(num_classes, fast="split", lrn_impl=lrn_impl)
+    if name == "ours_dense":
+        return AlexNet(num_classes, fast="dense", lrn_impl=lrn_impl)
     if name == "reference":
         return AlexNet(num_classes, lrn_impl=lrn_impl)
     raise AlexNetError(f"unknown model {name!r}; choose from {MODELS}")
@@ -318,7 +321,7 @@ def model_summary(rows: list[dict], flops: dict[str, int], peaks: dict[str, floa
     """Ratios (same run): ours/torchvision per mode and best against best; the arithmetic floor."""
     rate = {(r["model"], r["mode"]): r["images_per_s"] for r in rows if "images_per_s" in r}
     out: dict = {"per_mode": {}, "best": {}}
-    ours_names = [m for m in ("ours", "ours_split") if any(k[0] == m for k in rate)]
+    ours_names = [m for m in ("ours", "ours_split", "ours_dense") if any(k[0] == m for k in rate)]
     for mode in dict.fromkeys(r["mode"] for r in rows):
         tv = rate.get(("torchvision", mode))
         ours = max((rate[(m, mode)] for m in ours_names if (m, mode) in rate), default=None)

@@ -32,7 +32,7 @@ from .layers import LRN_IMPLS, LocalResponseNorm, PaperDropout, lrn
 __all__ = ["AlexNet", "Tower", "PAPER_WIDTHS", "ONE_TOWER_WIDTHS", "PAPER_FC", "conv1_extra_padding", "FAST_MODES"]
 
 #: Values of ``AlexNet(fast=...)``: the reference layout and the two fast tower strategies.
-FAST_MODES = (False, "grouped", "split")
+FAST_MODES = (False, "grouped", "split", "dense")
 
 #: Total kernels of conv1..conv5 over both towers (Section 3.5).
 PAPER_WIDTHS: tuple[int, int, int, int, int] = (96, 256, 384, 384, 256)
@@ -109,8 +109,11 @@ class AlexNet(nn.Module):
         init: ``"paper"`` (Section 5) or ``"torch"`` (PyTorch's default initialisation).
         devices: ``None`` (one device, moved with ``.to``) or one device per tower.
         fast: ``False`` (the reference: each tower's layers run one by one), ``"grouped"``
-            (``True``: own-tower convolutions as one ``groups=2`` convolution) or ``"split"``
-            (one convolution per tower on its channel half). Same function, same parameters.
+            (``True``: own-tower convolutions as one ``groups=2`` convolution), ``"split"``
+            (one convolution per tower on its channel half) or ``"dense"`` (one ordinary
+            convolution whose kernel is block-diagonal: the towers' kernels on the diagonal,
+            exact zeros elsewhere, so it computes the same sums with more multiplications by
+            zero). Same function, same parameters.
         lrn_impl: LRN implementation (:data:`alexnet.layers.LRN_IMPLS`); ``None`` means
             ``"reference"`` for ``fast=False`` and ``"auto"`` (Triton on CUDA, the formula
             elsewhere) for the fast path.
@@ -162,7 +165,7 @@ class AlexNet(nn.Module):
         if fast is True:
             fast = "grouped"
         if fast not in FAST_MODES:
-            raise ValueError(f"AlexNet: fast must be False, True, 'grouped' or 'split', got {fast!r}")
+            raise ValueError(f"AlexNet: fast must be False, True, 'grouped', 'split' or 'dense', got {fast!r}")
         if lrn_impl is None:
             lrn_impl = "auto" if fast else "reference"
         if lrn_impl not in LRN_IMPLS:
@@ -328,6 +331,11 @@ class AlexNet(nn.Module):
                 for t, p in zip(self.towers, parts)
             ], dim=1)
         w, b = self._cat(name)
+        if self.fast == "dense":  # block-diagonal kernel: tower t's kernels see only tower t's channels
+            o, i = w.shape[0] // g, w.shape[1]
+            rows = [torch.cat([w[t * o:(t + 1) * o] if u == t else w.new_zeros(o, i, *w.shape[2:])
+                               for u in range(g)], dim=1) for t in range(g)]
+            return F.conv2d(h, torch.cat(rows, dim=0), b, padding=padding)
         return F.conv2d(h, w, b, padding=padding, groups=g)
 
     def _act_lrn(self, h: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ def _assert_same_step(ref, other, x, rtol=1e-9, atol=1e-12, seed=5):
         torch.testing.assert_close(p2.grad, p1.grad, rtol=rtol, atol=atol * 10, msg=name)
 
 
-@pytest.mark.parametrize("fast", ["grouped", "split"])
+@pytest.mark.parametrize("fast", ["grouped", "split", "dense"])
 @pytest.mark.parametrize("lrn_impl", ["reference", "torch", "formula"])
 def test_fast_paths_equal_reference_float64_train_with_dropout(fast, lrn_impl):
     ref, other = _pair(fast, lrn_impl, **SMALL)
@@ -103,7 +103,7 @@ def test_bad_fast_options_name_the_parameter():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("fast", ["grouped", "split"])
+@pytest.mark.parametrize("fast", ["grouped", "split", "dense"])
 def test_fast_model_on_gpu_bf16_channels_last_close_to_reference(fast):
     torch.manual_seed(0)
     ref = AlexNet(num_classes=100, dropout=0.0).cuda()

@@ -22,7 +22,8 @@ parameters (`towers[i].convK`, same state dict):
 
 * conv1 and conv3 of both towers run as one convolution over the towers' concatenated kernels; conv2, conv4 and
   conv5, which see only their own tower (Section 3.2), run as one convolution with `groups=2` (or, `fast="split"`,
-  one per tower);
+  one per tower, or, `fast="dense"`, one ordinary convolution with a block-diagonal kernel: the towers' kernels on
+  the diagonal and exact zeros elsewhere, more multiplications for better-tuned kernels);
 * ReLU and LRN are fused into one kernel each way: Triton on a GPU (`alexnet/lrn_triton.py`, its own backward, the
   window kept inside each tower), and on a CPU the formula with a hand-written backward; under `torch.compile` the
   formula, which the compiler fuses;
@@ -63,7 +64,8 @@ md(r"""## Training speed: ours against torchvision's alexnet
 
 Images per second of one full training step (forward, loss, backward, optimiser step; random inputs already on the
 device), the median of three interleaved repeats. `ours` is the fast path with grouped towers, `ours_split` with one
-convolution per tower, `reference` the plain two-tower forward of `AlexNet()`. Then the ratios, measured in the same
+convolution per tower, `ours_dense` with block-diagonal kernels, `reference` the plain two-tower forward of
+`AlexNet()`; the ratios take the fastest of the three fast paths. Then the ratios, measured in the same
 run, and the model FLOP utilisation: FLOPs per training image counted by `torch.utils.flop_counter`, times the
 measured rate, over the matrix-multiply peak measured on the same device in the same precision."""),
 code('''def show_machine(stem, rec):
