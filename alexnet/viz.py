@@ -139,8 +139,8 @@ def prediction_panels(
     cols = max(1, min(cols, n))
     rows = math.ceil(n / cols)
     k = probs.shape[1]
-    fig = plt.figure(figsize=(3.0 * cols, 4.4 * rows))
-    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[2.2, 1.4] * rows, hspace=0.35, wspace=0.75)
+    fig = plt.figure(figsize=(2.4 * cols, 3.9 * rows))
+    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[2.0, 1.5] * rows, hspace=0.3, wspace=0.9)
     for i in range(n):
         r, c = divmod(i, cols)
         ax = fig.add_subplot(grid[2 * r, c])
@@ -155,7 +155,7 @@ def prediction_panels(
         colours = [CORRECT_COLOUR if int(j) == target else OTHER_COLOUR for j in indices[i]]
         bars.barh(range(k), probs[i].numpy(), color=colours)
         bars.set_yticks(range(k))
-        bars.set_yticklabels(names, fontsize=8)
+        bars.set_yticklabels(names, fontsize=9)
         bars.invert_yaxis()
         bars.set_xlim(0, 1)
         bars.set_xticks([0, 0.5, 1])
@@ -178,43 +178,51 @@ def neighbour_panels(
     mean: torch.Tensor | None = None,
     title: str | None = "nearest training images (Figure 4, right)",
 ) -> Figure:
-    """Figure 4 (right): a query per row, its nearest training images in the last hidden layer,
-    then its nearest in pixel space.
+    """Figure 4 (right): each query beside its nearest training images in the last hidden layer
+    (upper row) and, below them, its nearest in pixel space (lower row), nearest first.
 
-    With labels, each neighbour is captioned with its class, in red when it differs from the query's.
+    With labels, each image is captioned with its class, in red when it differs from the query's.
     """
     q, k = feature_idx.shape
     if pixel_idx.shape != feature_idx.shape or queries.shape[0] != q:
         raise ValueError(f"neighbour_panels: {queries.shape[0]} queries, feature neighbours "
                          f"{tuple(feature_idx.shape)}, pixel neighbours {tuple(pixel_idx.shape)}")
-    cols = 1 + k + 1 + k
-    fig, axes = plt.subplots(q, cols, figsize=(1.25 * cols, 1.45 * q + 0.9), squeeze=False,
-                             gridspec_kw=dict(width_ratios=[1] + [1] * k + [0.25] + [1] * k))
     labelled = class_names is not None and query_labels is not None and gallery_labels is not None
+    fig = plt.figure(figsize=(1.15 * (k + 1.4) + 0.4, 2.5 * q + 0.25 * (q - 1) + 0.9))
+    ratios = []
     for r in range(q):
-        cells = [(0, queries[r], None)]
-        cells += [(1 + j, gallery[int(feature_idx[r, j])], int(feature_idx[r, j])) for j in range(k)]
-        cells += [(2 + k + j, gallery[int(pixel_idx[r, j])], int(pixel_idx[r, j])) for j in range(k)]
-        axes[r, 1 + k].axis("off")
-        for col, img, g in cells:
-            ax = axes[r, col]
-            ax.imshow(to_display(img, mean), interpolation="bilinear")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if labelled:
-                own = int(query_labels[r])
-                cls = own if g is None else int(gallery_labels[g])
-                ax.set_xlabel(short_name(class_names[cls], 14), fontsize=7, color="black" if cls == own else CORRECT_COLOUR,
-                              fontweight="bold" if g is None else "normal")
-            if g is None:
-                for side in ax.spines.values():
-                    side.set_linewidth(2.5)
-    axes[0, 0].set_title("query", fontsize=9)
-    axes[0, 1 + k // 2].set_title(f"{k} nearest in the last hidden layer (fc7)", fontsize=9, loc="center")
-    axes[0, 2 + k + k // 2].set_title(f"{k} nearest in pixel space", fontsize=9, loc="center")
+        ratios += [1, 1] + ([0.22] if r < q - 1 else [])
+    grid = fig.add_gridspec(len(ratios), k + 1, height_ratios=ratios, width_ratios=[1.4] + [1] * k,
+                            hspace=0.35, wspace=0.1)
+
+    def show(ax: Axes, img: torch.Tensor, cls: int | None, own: int | None, bold: bool = False) -> None:
+        ax.imshow(to_display(img, mean), interpolation="bilinear")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if labelled and cls is not None:
+            ax.set_xlabel(short_name(class_names[cls], 14), fontsize=8, labelpad=2,
+                          color="black" if cls == own else CORRECT_COLOUR, fontweight="bold" if bold else "normal")
+
+    for r in range(q):
+        top = 3 * r
+        own = int(query_labels[r]) if labelled else None
+        ax = fig.add_subplot(grid[top : top + 2, 0])
+        show(ax, queries[r], own, own, bold=True)
+        for side in ax.spines.values():
+            side.set_linewidth(2.5)
+        if r == 0:
+            ax.set_title("query", fontsize=9)
+        for row, (idx, name) in enumerate(((feature_idx, "last hidden\nlayer (fc7)"), (pixel_idx, "pixel\nspace"))):
+            for j in range(k):
+                g = int(idx[r, j])
+                ax = fig.add_subplot(grid[top + row, 1 + j])
+                show(ax, gallery[g], int(gallery_labels[g]) if labelled else None, own)
+                if j == 0:
+                    ax.set_ylabel(name, fontsize=7)
     if title:
-        fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
+        fig.suptitle(f"{title}\nupper rows: the {k} nearest in the last hidden layer (fc7); "
+                     f"lower rows: the {k} nearest in pixel space", fontsize=10)
+    fig.subplots_adjust(left=0.02, right=0.99, top=1 - 0.75 / fig.get_figheight(), bottom=0.02)
     return fig
 
 

@@ -79,11 +79,12 @@ def test_neighbour_panels_layout_and_captions():
     pi = torch.tensor([[6, 7, 8], [9, 0, 1]])
     labels = torch.tensor([0, 0, 1, 1, 1, 1, 0, 0, 0, 0])
     fig = viz.neighbour_panels(queries, gallery, fi, pi, ["cat", "dog"], [0, 1], labels)
-    assert len(fig.axes) == 2 * (1 + 3 + 1 + 3)
-    row0 = fig.axes[:8]
-    assert row0[0].get_title() == "query" and row0[0].get_xlabel() == "cat"
-    assert "hidden layer" in row0[2].get_title() and "pixel" in row0[6].get_title()
-    assert to_hex(row0[3].xaxis.label.get_color()) == viz.CORRECT_COLOUR  # gallery[2] is a dog
+    assert len(fig.axes) == 2 * (1 + 2 * 3)  # per query: itself, 3 in fc7, 3 in pixels
+    query, f1, f2, f3, p1 = fig.axes[:5]
+    assert query.get_title() == "query" and query.get_xlabel() == "cat"
+    assert "fc7" in f1.get_ylabel() and "pixel" in p1.get_ylabel()
+    assert to_hex(f3.xaxis.label.get_color()) == viz.CORRECT_COLOUR  # gallery[2] is a dog
+    assert to_hex(f1.xaxis.label.get_color()) == "#000000"
     with pytest.raises(ValueError, match="neighbour_panels"):
         viz.neighbour_panels(queries, gallery, fi, pi[:1])
 

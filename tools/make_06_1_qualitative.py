@@ -127,7 +127,7 @@ glue("tower2_colour", stats[1].mean, display=False)
 glue("tower_gap_p", pvalue, display=False)
 glue("colour_verdict", verdict, display=False)
 table = pd.DataFrame([s.as_dict() for s in stats])
-table.rename(columns={"mean": "mean colour specificity"}).round(3).style.hide(axis="index")'''),
+table.rename(columns={"mean": "mean colour specificity"}).style.format(precision=3).hide(axis="index")'''),
 code('''fig, ax = plt.subplots(figsize=(7, 3))
 bins = torch.linspace(0, 1, 26).tolist()
 for s in stats:
@@ -196,7 +196,7 @@ glue("neighbour_verdict", Q.neighbour_verdict(feature_same, pixel_same, chance),
 pd.DataFrame({
     "space": ["last hidden layer (fc7)", "pixels"],
     "neighbours of the query's class (%)": [100 * feature_same, 100 * pixel_same],
-}).round(1).style.hide(axis="index")'''),
+}).style.format(precision=1).hide(axis="index")'''),
 md(r"""Of the six nearest training images in the last hidden layer, {glue:text}`feature_same_class:.1f`% share the
 held-out image's class; of the six nearest in pixel space, {glue:text}`pixel_same_class:.1f`% (a random training
 image: {glue:text}`chance_same_class:.0f`%). {glue:text}`neighbour_overlap:.1f`% of the feature-space neighbours are
