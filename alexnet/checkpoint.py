@@ -182,11 +182,13 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> AlexNet:
     """The trained network stored in ``path`` (``best.pt`` or ``last.pt``), in eval mode.
 
     The returned model carries ``model.classes`` (the class folder names it was trained on) and
-    ``model.data_config`` (resize, crop, mean image ...) when the checkpoint recorded them.
+    ``model.data_config`` (resize, crop, mean image ...) and ``model.data_mean`` (the mean image
+    subtracted in training, Section 2) when the checkpoint recorded them.
     """
     state = load_checkpoint(path)
     model = model_from_checkpoint(state, path)
     model.classes = list(state.get("classes") or [])
     model.class_names = list(state.get("class_names") or model.classes)
     model.data_config = dict(state.get("data_config") or {})
+    model.data_mean = state.get("data_mean")  # the training set's mean image, (3, R, R) or (3, 1, 1)
     return model.to(device).eval()

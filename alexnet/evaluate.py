@@ -116,13 +116,18 @@ def confused_pairs(probs: torch.Tensor, labels: torch.Tensor, classes: Sequence[
     return out
 
 
-def _eval_dataset(root: Path, split: str, data_config: dict[str, Any], ten_crop: bool, max_per_class, skip_bad: bool):
+def _eval_dataset(root: Path, split: str, data_config: dict[str, Any], mean: torch.Tensor | None, ten_crop: bool,
+                  max_per_class, skip_bad: bool):
+    """The split with the model's preprocessing; the mean subtracted is the *training* set's (Section 2),
+    stored in the checkpoint, so data folders without a training split work too."""
     from .data import build_eval_dataset
 
-    return build_eval_dataset(root, split, resize=int(data_config.get("resize", 256)),
-                              crop=int(data_config.get("crop", 224)), ten_crop=ten_crop,
-                              mean_image=bool(data_config.get("mean_image", True)), skip_bad=skip_bad,
-                              max_per_class=max_per_class)
+    resize = int(data_config.get("resize", 256))
+    mean_image = bool(data_config.get("mean_image", True))
+    if mean is not None and (mean.shape[-1] == 1 or mean.shape[-1] == resize):
+        mean_image = mean
+    return build_eval_dataset(root, split, resize=resize, crop=int(data_config.get("crop", 224)), ten_crop=ten_crop,
+                              mean_image=mean_image, skip_bad=skip_bad, max_per_class=max_per_class)
 
 
 def _classes_of(dataset) -> tuple[list[str], list[str]]:
@@ -171,9 +176,12 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
         model.to(dev)
         entry: dict[str, Any] = {"checkpoint": str(path), "num_classes": model.num_classes}
         for view in views:
-            key = (tuple(sorted(model.data_config.items())), view)
+            mean = getattr(model, "data_mean", None)
+            mean_key = None if mean is None else (tuple(mean.shape), float(mean.double().sum()))
+            key = (tuple(sorted(model.data_config.items())), mean_key, view)
             if key not in datasets:
-                datasets[key] = _eval_dataset(root, split, model.data_config, view == "ten_crop", max_per_class, skip_bad)
+                datasets[key] = _eval_dataset(root, split, model.data_config, mean, view == "ten_crop", max_per_class,
+                                              skip_bad)
             ds = datasets[key]
             ds_classes, ds_names = _classes_of(ds)
             if ds_classes and model.classes and ds_classes != model.classes:

@@ -577,6 +577,8 @@ class _Trainer:
         val_sampler = range(info.rank, len(bundle.val), info.world_size)
         val_loader = _loader(bundle.val, cfg.eval_batch_size or local_batch, val_sampler, cfg.workers, cfg.seed, False)
         steps = sampler.num_batches()
+        # the training set's mean image (Section 2): evaluation subtracts this one, whatever folder it reads
+        data_mean = bundle.mean.detach().to(torch.float32).cpu().clone()
         memory_format = torch.channels_last if cfg.channels_last else torch.preserve_format
 
         def autocast():
@@ -591,6 +593,7 @@ class _Trainer:
                 "accum": list(sums), "epoch_train_time": train_time,
                 "history": history, "best": best, "rng": rng_states(), "config": asdict(cfg),
                 "classes": classes, "class_names": list(bundle.class_names), "data_config": cfg.data_config(),
+                "data_mean": data_mean,
                 "elapsed": elapsed + time.perf_counter() - t_start, "world_size": info.world_size,
                 "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             }

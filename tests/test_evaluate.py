@@ -104,3 +104,17 @@ def test_train_and_evaluate_on_cifar10(tmp_path):
     result = evaluate(run, root, ten_crop=True, max_per_class=3, workers=0)
     assert result["data"]["images"] == 30 and "CIFAR-10" in result["data"]["description"]
     assert result["models"][0]["ten_crop"]["top5_error"] <= 1
+
+
+def test_evaluation_subtracts_the_training_mean_even_without_a_train_split(runs, data, tmp_path):
+    """The checkpoint carries the training set's mean image (Section 2), so a folder holding only
+    validation images (like the ImageNet sample) is evaluated exactly as the full data set."""
+    import shutil
+
+    only_val = tmp_path / "only-val"
+    shutil.copytree(data / "val", only_val / "val")
+    a = evaluate(runs[0], data, workers=0)
+    b = evaluate(runs[0], only_val, workers=0)
+    assert a["models"][0]["centre"] == b["models"][0]["centre"]
+    errors = lambda r: [(c["class"], c["top1_error"], c["top5_error"]) for c in r["per_class"]]  # noqa: E731
+    assert errors(a) == errors(b)
