@@ -90,7 +90,8 @@ This chapter repeats Figure 1 on real CIFAR-10. What is fixed by the paper and w
   `alexnet.small_nets.CifarNet`: three 5x5 convolutional layers (32, 32, 64 kernels), each followed by the
   non-linearity and 3x3 max pooling with stride 2, then one fully connected softmax layer -- the shape of
   cuda-convnet's CIFAR-10 example that shipped with the authors' code. The ReLU and tanh nets differ only in the
-  non-linearity; both start from PyTorch's default initialisation.
+  non-linearity. As in the paper, both see centred raw RGB values (Section 2: only the mean is subtracted) and start
+  from weights drawn from N(0, 0.01²) with zero biases (Section 5).
 * **No regularisation**: no weight decay, no dropout, no data augmentation. SGD with momentum 0.9 and the paper's
   update rule (`alexnet.PaperSGD`), batches of 128.
 * **The learning rate is tuned for each non-linearity** on a small grid, with seed 0: the winner is the rate that
@@ -153,8 +154,10 @@ standard error over seeds; whether the *size* of the speed-up matches the paper'
 away:
 
 * the paper's four-layer network is not specified, so ours is a plausible reconstruction, not theirs;
-* both our networks start from PyTorch's default initialisation, which is scaled to the layer's fan-in and keeps
-  tanh units out of saturation; how much faster ReLU trains depends on such choices;
+* how much faster ReLU trains depends on the initialisation and the scale of the inputs. With the paper's choices
+  (a fixed-scale Gaussian on raw pixel values) tanh units start partly saturated; with PyTorch's fan-in-scaled default
+  initialisation on standardised inputs (`python -m alexnet experiment relu_tanh --set init=torch --set input_norm=standardise`) tanh is far less
+  handicapped -- in our exploratory CPU runs on a few thousand images it then trained as fast as ReLU;
 * the `ci` rerun uses a small subset, a narrower network and a looser target, so it says little about 25% on the full
   set -- the committed `full` run is the one to compare with the paper."""),
 ]
@@ -163,26 +166,27 @@ away:
 lrn = [
     md(r"""# Local response normalisation (Section 3.3)
 
-> "Denoting by $a^i_{x,y}$ the activity of a neuron computed by applying kernel $i$ at position $(x, y)$ and then
-> applying the ReLU nonlinearity, the response-normalized activity $b^i_{x,y}$ is given by the expression
->
-> $$b^i_{x,y} = a^i_{x,y} \Big/ \Big(k + \alpha \sum_{j=\max(0,\, i-n/2)}^{\min(N-1,\, i+n/2)} \big(a^j_{x,y}\big)^2\Big)^{\beta}$$
->
-> where the sum runs over $n$ 'adjacent' kernel maps at the same spatial position, and $N$ is the total number of
-> kernels in the layer. [...] The constants $k$, $n$, $\alpha$, and $\beta$ are hyper-parameters whose values are
-> determined using a validation set; we used $k = 2$, $n = 5$, $\alpha = 10^{-4}$, and $\beta = 0.75$." (Section 3.3)
+> "Denoting by a<sup>i</sup><sub>x,y</sub> the activity of a neuron computed by applying kernel i at position
+> (x, y) and then applying the ReLU nonlinearity, the response-normalized activity b<sup>i</sup><sub>x,y</sub> is
+> given by the expression [below] where the sum runs over n 'adjacent' kernel maps at the same spatial position, and
+> N is the total number of kernels in the layer. [...] The constants k, n, α, and β are hyper-parameters whose values
+> are determined using a validation set; we used k = 2, n = 5, α = 10<sup>-4</sup>, and β = 0.75." (Section 3.3)
+
+```text
+b[i] = a[i] / (k + α · Σ_{j = max(0, i - n/2)}^{min(N - 1, i + n/2)} a[j]²) ^ β      (at one position x, y)
+```
 
 This chapter shows how the formula maps onto the two implementations most readers will meet (torch and Caffe), what
 the normalisation does to a column of activations, and whether it helps: the paper's CIFAR-10 claim (a four-layer net
 at 13% test error without normalisation and 11% with it) tested at a scale we can afford. The code:
 `alexnet/layers.py` (`LocalResponseNorm`, the paper's formula), `alexnet/experiments/lrn.py` (the ablation)."""),
     params('epochs = None  # epochs per run'),
-    md(r"""## The same formula, three ways of writing $\alpha$
+    md(r"""## The same formula, three ways of writing α
 
-torch's `nn.LocalResponseNorm` and Caffe's LRN layer divide $\alpha$ by the window size $n$: they multiply the *mean*
-of the squares, the paper multiplies their *sum*. So the paper's $\alpha = 10^{-4}$ is torch's `alpha=5e-4` with
+torch's `nn.LocalResponseNorm` and Caffe's LRN layer divide α by the window size n: they multiply the *mean*
+of the squares, the paper multiplies their *sum*. So the paper's α = 10<sup>-4</sup> is torch's `alpha=5e-4` with
 `size=5`. Caffe's reference AlexNet (`bvlc_alexnet`) writes `alpha: 0.0001`, `local_size: 5` and keeps Caffe's
-default $k = 1$: in the paper's terms that is $\alpha = 2 \cdot 10^{-5}$ and $k = 1$, a different normalisation."""),
+default k = 1: in the paper's terms that is α = 2·10<sup>-5</sup> and k = 1, a different normalisation."""),
     code('''import torch
 from torch import nn
 
@@ -205,16 +209,16 @@ glue("lrn_caffe", 100 * rel(caffe_alexnet), display=False)
 print(f"max relative difference from the paper's formula: torch alpha=5e-4: {rel(torch_same):.1e}; "
       f"torch alpha=1e-4: {100 * rel(torch_naive):.1f}%; Caffe bvlc_alexnet: {100 * rel(caffe_alexnet):.1f}%")'''),
     md(r"""On activities of conv1's scale the paper's formula and torch's with `alpha=5e-4` agree to
-{glue:text}`lrn_torch_same:.1e` (float rounding). Typing the paper's $\alpha = 10^{-4}$ into torch changes outputs by
+{glue:text}`lrn_torch_same:.1e` (float rounding). Typing the paper's α = 10<sup>-4</sup> into torch changes outputs by
 up to {glue:text}`lrn_torch_naive:.1f`%, and Caffe's reference configuration by up to {glue:text}`lrn_caffe:.1f`%.
 
 ## What the normalisation does
 
 At each position the kernels compete with their neighbours in the kernel order: a unit is divided by a power of the
-energy of the $n = 5$ maps around it. A cluster of strongly active neighbouring kernels is damped more than an
+energy of the n = 5 maps around it. A cluster of strongly active neighbouring kernels is damped more than an
 isolated strong one ("lateral inhibition", the paper's words). Left: one column of 32 activities before and after
-(after LRN rescaled by $2^{0.75}$, the divisor when the neighbourhood is silent, so that only the competition shows).
-Right: the factor $b/a$ as a function of the neighbourhood's sum of squares."""),
+(after LRN rescaled by 2<sup>0.75</sup>, the divisor when the neighbourhood is silent, so that only the competition shows).
+Right: the factor b/a as a function of the neighbourhood's sum of squares."""),
     code('''import matplotlib.pyplot as plt
 
 fig, a_col, b_col = report.lrn_figure()
@@ -222,7 +226,7 @@ plt.show()'''),
     md(r"""## The ablation: a four-layer CIFAR-10 network with and without LRN
 
 The network is the four-layer `CifarNet` of the ReLU chapter (32, 32, 64 kernels of 5x5, ReLU, overlapping pooling,
-a softmax layer) with the paper's LRN ($k=2, n=5, \alpha=10^{-4}, \beta=0.75$) after the first two pooling layers,
+a softmax layer) with the paper's LRN (k = 2, n = 5, α = 10<sup>-4</sup>, β = 0.75) after the first two pooling layers,
 or without it. Training: random 24x24 crops and their mirrors (Section 4.1; the centre crop at test time), the paper's
 SGD with momentum 0.9 and weight decay 0.0005, the learning rate divided by 10 for the last quarter of training,
 paired seeds. The paper's 13% and 11% come from much longer training of a somewhat different network; we compare
@@ -252,7 +256,7 @@ difference over {glue:text}`lrn_seeds` seeds). Verdict of this rerun: **{glue:te
 A verdict of "disagrees" or "inconclusive" is a result, not a bug. Later work found the same: Simonyan and
 Zisserman's VGG networks gained nothing from LRN on ILSVRC while paying for it in memory and time, and most later
 networks dropped it (batch normalisation took over the job of keeping activities in range). How much LRN can do also
-depends on the scale of the activities: with $k = 2$ and $\alpha = 10^{-4}$ the divisor stays near $2^{0.75}$ unless the
+depends on the scale of the activities: with k = 2 and α = 10<sup>-4</sup> the divisor stays near 2<sup>0.75</sup> unless the
 neighbourhood's sum of squares reaches thousands, as it does for the paper's raw-pixel inputs; our inputs are
 standardised, so the normalisation bites less."""),
 ]
@@ -261,21 +265,21 @@ standardised, so the normalisation bites less."""),
 pooling = [
     md(r"""# Overlapping pooling (Section 3.4)
 
-> "A pooling layer can be thought of as consisting of a grid of pooling units spaced $s$ pixels apart, each
-> summarizing a neighborhood of size $z \times z$ centered at the location of the pooling unit. If we set $s = z$, we
-> obtain traditional local pooling as commonly employed in CNNs. If we set $s < z$, we obtain overlapping pooling.
-> This is what we use throughout our network, with $s = 2$ and $z = 3$. This scheme reduces the top-1 and top-5 error
-> rates by 0.4% and 0.3%, respectively, as compared with the non-overlapping scheme $s = 2, z = 2$, which produces
+> "A pooling layer can be thought of as consisting of a grid of pooling units spaced s pixels apart, each
+> summarizing a neighborhood of size z × z centered at the location of the pooling unit. If we set s = z, we
+> obtain traditional local pooling as commonly employed in CNNs. If we set s < z, we obtain overlapping pooling.
+> This is what we use throughout our network, with s = 2 and z = 3. This scheme reduces the top-1 and top-5 error
+> rates by 0.4% and 0.3%, respectively, as compared with the non-overlapping scheme s = 2, z = 2, which produces
 > output of equivalent dimensions. We generally observe during training that models with overlapping pooling find it
 > slightly more difficult to overfit." (Section 3.4)
 
 Two claims: a lower error, and a smaller tendency to overfit. We test both on the four-layer CIFAR-10 network
-(`alexnet.small_nets.CifarNet`, with LRN), comparing $z = 3, s = 2$ with $z = 2, s = 2$. The code:
+(`alexnet.small_nets.CifarNet`, with LRN), comparing z = 3, s = 2 with z = 2, s = 2. The code:
 `alexnet/experiments/pooling.py`."""),
     params('epochs = None  # epochs per run'),
     md(r"""## Equivalent output dimensions
 
-With $z = 3, s = 2$ the last window of a row may hang over the edge of an even-sized map. cuda-convnet, the authors'
+With z = 3, s = 2 the last window of a row may hang over the edge of an even-sized map. cuda-convnet, the authors'
 code, keeps that window (PyTorch: `ceil_mode=True`), so that both schemes produce maps of the same size and differ
 only in the overlap:"""),
     code('''import torch
@@ -341,14 +345,19 @@ pca = [
 > eigenvalues times a random variable drawn from a Gaussian with mean zero and standard deviation 0.1. [...] This
 > scheme reduces the top-1 error rate by over 1%." (Section 4.1)
 
-To every pixel $I_{xy} = [I^R_{xy}, I^G_{xy}, I^B_{xy}]^T$ the paper adds
-$[\mathbf{p}_1, \mathbf{p}_2, \mathbf{p}_3][\alpha_1 \lambda_1, \alpha_2 \lambda_2, \alpha_3 \lambda_3]^T$, where
-$\mathbf{p}_i, \lambda_i$ are the eigenvectors and eigenvalues of the 3x3 covariance of RGB values and
-$\alpha_i \sim N(0, 0.1)$ is drawn once per image each time it is used. The augmentation chapter shows how the data
+To every pixel I<sub>xy</sub> = [I<sup>R</sup><sub>xy</sub>, I<sup>G</sup><sub>xy</sub>, I<sup>B</sup><sub>xy</sub>]<sup>T</sup>
+the paper adds
+
+```text
+[p1 p2 p3] [α1·λ1, α2·λ2, α3·λ3]^T
+```
+
+where p<sub>i</sub>, λ<sub>i</sub> are the eigenvectors and eigenvalues of the 3x3 covariance of RGB values and
+α<sub>i</sub> ~ N(0, 0.1) is drawn once per image each time it is used. The augmentation chapter shows how the data
 pipeline implements it for ImageNet; this chapter asks whether it helps, on CIFAR-10: the four-layer network trained
 with crops and mirrors, with and without PCA lighting. The code: `alexnet/experiments/pca_lighting.py`, with the
 lighting applied to whole batches of tensors (`alexnet.experiments.tensors.pca_lighting`, which calls
-`alexnet.data.pca_lighting`). As in the data pipeline, the eigenvalues are those of RGB in $[0, 1]$ and the shift is
+`alexnet.data.pca_lighting`). As in the data pipeline, the eigenvalues are those of RGB in [0, 1] and the shift is
 converted to pixel units (x 255) -- the formula is not scale-free, and this is the reading the book takes."""),
     params('epochs = None  # epochs per run\npca_std = None  # sigma of the alphas (the paper: 0.1)'),
     code(SETUP.format(name="pca_lighting", overrides="epochs=epochs, pca_std=pca_std")),
@@ -420,8 +429,8 @@ while training, do nothing at test time)? Both are `alexnet.PaperDropout` (`mode
     params('epochs = None  # epochs per run\np = None  # dropout probability (the paper: 0.5)'),
     md(r"""## Two ways to keep the expectation
 
-A unit kept with probability $1 - p$ has expected training-time output $(1 - p) \cdot a$. The paper's network sees
-$a$ at test time and so multiplies by $1 - p$ there; inverted dropout divides by $1 - p$ while training instead. The
+A unit kept with probability 1 − p has expected training-time output (1 − p)·a. The paper's network sees
+a at test time and so multiplies by 1 − p there; inverted dropout divides by 1 − p while training instead. The
 two are the same function up to a factor that the next layer's weights absorb -- exactly so for the linear part, and
 the learned weights differ by that factor:"""),
     code('''import torch

@@ -111,13 +111,13 @@ def side_by_side(results: dict[str, dict | None], metric: str = "test_error") ->
 def lrn_parameter_table() -> pd.DataFrame:
     """Section 3.3's constants as the paper, torch and Caffe write them."""
     return pd.DataFrame([
-        {"source": "paper (Section 3.3)", "window": "n = 5", "alpha": "1e-4 (multiplies the sum)", "beta": 0.75,
-         "k": 2, "code": "alexnet.LocalResponseNorm()"},
+        {"source": "paper (Section 3.3)", "window": "n = 5", "alpha": "1e-4 (multiplies the sum)", "beta": "0.75",
+         "k": "2", "code": "alexnet.LocalResponseNorm()"},
         {"source": "torch.nn.LocalResponseNorm", "window": "size = 5", "alpha": "5e-4 (multiplies the mean)",
-         "beta": 0.75, "k": 2, "code": "nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2)"},
+         "beta": "0.75", "k": "2", "code": "nn.LocalResponseNorm(5, 5e-4, 0.75, 2)"},
         {"source": "Caffe LRN layer (bvlc_alexnet)", "window": "local_size = 5",
-         "alpha": "1e-4 (multiplies the mean: the paper's 2e-5)", "beta": 0.75, "k": "1 (Caffe's default)",
-         "code": "nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1)"},
+         "alpha": "1e-4 (multiplies the mean: the paper's 2e-5)", "beta": "0.75", "k": "1 (Caffe's default)",
+         "code": "nn.LocalResponseNorm(5, 1e-4, 0.75, 1)"},
     ])
 
 
