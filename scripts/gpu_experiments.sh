@@ -66,11 +66,11 @@ from alexnet.experiments.tensors import load_cifar10
 import time; t = time.time(); d = load_cifar10(None, train_per_class=None, test_per_class=None)
 print(d.description, f'({time.time() - t:.1f} s)')" || echo "== data warm-up failed (the experiments will say why)"
 
-run_one relu_tanh 100 140
-run_one lrn 28 50
-run_one pooling 28 50
-run_one dropout 28 45
-run_one pca_lighting 28 45
+run_one relu_tanh 100 145
+run_one lrn 28 55
+run_one pooling 28 55
+run_one dropout 28 55
+run_one pca_lighting 28 55
 
 echo "== total $(( $(date +%s) - START ))s; failed or skipped: ${FAILED[*]:-none}"
 for f in ${OUT:+$OUT/*-full.json} ; do [ -f "$f" ] && $PY -c "
