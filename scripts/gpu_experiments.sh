@@ -4,7 +4,8 @@
 # Sized for about 5 minutes on one NVIDIA H100: the whole of CIFAR-10 is decoded once into a uint8
 # tensor (cached in ~/.cache/alexnet), held in GPU memory, and augmented on the GPU. Each experiment
 # has a wall-clock share (its --set max_seconds: no new seed is started after it) and a hard
-# `timeout`; one failing experiment does not stop the others. The shares shrink when earlier
+# `timeout`; one failing experiment does not stop the others. The shares scale with $BUDGET
+# (default 280 s, counted from the start, data warm-up included) and shrink when earlier
 # experiments ran long, so the whole job stays within $BUDGET seconds.
 #
 #   ALEXNET_DATA=/data OUT=/out bash scripts/gpu_experiments.sh   # needs /data/cifar10/{train,test}
@@ -40,7 +41,7 @@ smoke_args() {  # tiny settings for a CPU smoke test of this script
 }
 
 run_one() {  # name, share (s), hard timeout (s)
-  local name=$1 share=$2 hard=$3
+  local name=$1 share=$(( $2 * BUDGET / 280 )) hard=$(( $3 * BUDGET / 280 ))  # shares are sized for BUDGET=280
   local now left
   now=$(date +%s); left=$((BUDGET - (now - START)))
   if [ "$left" -lt 15 ]; then
