@@ -2,6 +2,7 @@
 from .layers import LocalResponseNorm, PaperDropout, local_response_norm
 from .model import AlexNet
 from .optim import PaperSGD
+from .small_nets import CifarNet
 from .summary import count_parameters, summary
 from .torchvision_compat import load_torchvision_state_dict, torchvision_layout
 from .checkpoint import load_model
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlexNet",
+    "CifarNet",
     "LocalResponseNorm",
     "PaperDropout",
     "PaperSGD",
