@@ -56,12 +56,16 @@ def predict_proba(model: torch.nn.Module, loader, device: torch.device, *, amp: 
                   progress: bool = False, desc: str = "") -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax outputs ``(N, C)`` and labels ``(N,)``; ``(B, 10, 3, H, W)`` batches are averaged over
     their ten patches (Section 4.1)."""
-    from tqdm.auto import tqdm
+    if progress:
+        from tqdm.auto import tqdm
 
+        batches = tqdm(loader, desc=desc, leave=False)
+    else:
+        batches = loader
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
     model.eval()
     probs, labels = [], []
-    for x, y in tqdm(loader, desc=desc, disable=not progress, leave=False):
+    for x, y in batches:
         views = x.shape[1] if x.dim() == 5 else 1
         x = x.reshape(-1, *x.shape[-3:]).to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):

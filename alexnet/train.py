@@ -598,7 +598,10 @@ class _Trainer:
                 "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             }
 
-        from tqdm.auto import tqdm
+        if self.show_bar:
+            from tqdm.auto import tqdm
+        else:  # no bar: do not even import tqdm.auto (it warns in kernels without ipywidgets)
+            tqdm = _NoBar
 
         self.log(f"training {sum(p.numel() for p in model.parameters()):,} parameters on {device} "
                  f"({info.world_size} process{'es' if info.world_size > 1 else ''}); {len(bundle.train)} training "
@@ -695,6 +698,22 @@ class _Trainer:
                      f"run folder {self.out}")
         dist_utils.barrier(info)
         return self.out
+
+
+class _NoBar:
+    """Stands in for a disabled tqdm bar."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix(self, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _norm(v: Any) -> Any:

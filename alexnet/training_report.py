@@ -251,6 +251,10 @@ def ensemble_members(profile: str, runs: Sequence[str | Path] | None = None, ext
     settings = resolve(TRAINING_PROFILES, profile)
     base = run_dir("05_training", profile)
     if not (base / "summary.json").exists():
+        if profile != "ci":
+            raise AlexNetError(f"no finished run in {base}: train it first (days on a GPU), e.g. "
+                               f"python -m alexnet train --profile {profile} --out {base} --data DIR, "
+                               "or pass runs=[...]")
         ensure_run(training_config(settings, base), fresh=bool(settings["fresh"]))
     members = [base]
     for seed in range(1, extra_members + 1):
