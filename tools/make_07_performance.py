@@ -57,8 +57,11 @@ print(f"{len(results)} results file(s) in {folder}: {sorted(results)}")'''),
 md(r"""## Where each number comes from
 
 One row per results file: the machine (the GPU, or the CPU and its cores), the library versions, the load on the
-machine when the run started (the CPU runs share two cores with other work; the ratios are measured with the two
-models' repeats interleaved so that both see the same load), the date and the commit."""),
+machine when the run started, the date and the commit. The CPU runs of this book were made on two cores shared with
+other jobs: the models' repeats are interleaved so that both see the same load, which keeps the *ratios* meaningful,
+but absolute CPU rates move with the load, and so does the CPU "peak" that their MFU divides by (it is measured under
+the same load). The `threads` column tells one-thread runs from two-thread ones; two files of one machine are two
+repeats of the measurement."""),
 code('''display(R.machines_table(results).style.hide(axis="index"))'''),
 md(r"""## Training speed: ours against torchvision's alexnet
 
