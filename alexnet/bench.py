@@ -514,6 +514,11 @@ class Recorder:
     def put(self, name: str, value) -> None:
         if name == "model":
             value = self._merge_model(value)
+        # each section says which run wrote it (the file's top level names the latest run only)
+        m = self.data["machine"]
+        value = dict(value, provenance={"command": self.data["command"], "date": self.data["date"],
+                                        "git_commit": self.data["git_commit"], "torch_threads": m["torch_threads"],
+                                        "load_average": m["load_average"]})
         self.data["sections"][name] = value
         self.data["machine"]["load_average_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
         self.write()
@@ -523,8 +528,9 @@ class Recorder:
         a script can measure the eager modes and the compiled ones in separate, guarded steps."""
         old = self.data["sections"].get("model") or {}
         key = lambda r: (r["model"], r["mode"])  # noqa: E731
-        new_keys = {key(r) for r in value.get("rows", [])}
-        rows = [r for r in old.get("rows", []) if key(r) not in new_keys] + list(value.get("rows", []))
+        new_rows = [dict(r, run_date=r.get("run_date", self.data["date"])) for r in value.get("rows", [])]
+        new_keys = {key(r) for r in new_rows}
+        rows = [r for r in old.get("rows", []) if key(r) not in new_keys] + new_rows
         merged = dict(value, rows=rows)
         flops = {**old.get("flops_per_image", {}), **value.get("flops_per_image", {})}
         peaks = {**old.get("peak_flops", {}), **value.get("peak_flops", {})}
