@@ -55,8 +55,9 @@ def figure1(results: dict[str, dict], ax=None):
     return fig
 
 
-def ablation_curves(results: dict[str, dict], key: str = "test_curve"):
-    """Test error after each epoch, mean over seeds, one line per variant; one panel per result."""
+def ablation_curves(results: dict[str, dict], key: str = "test_curve", ylabel: str = "test error rate"):
+    """Error against epochs (``key``: ``test_curve`` after each epoch, or ``train_curve``, the running
+    training error), mean over seeds with the seeds' range shaded, one line per variant; one panel per result."""
     labels = [k for k, v in results.items() if v is not None]
     fig, axes = plt.subplots(1, len(labels), figsize=(5.5 * len(labels), 3.6), squeeze=False)
     for ax, label in zip(axes[0], labels):
@@ -71,7 +72,7 @@ def ablation_curves(results: dict[str, dict], key: str = "test_curve"):
             ax.plot(x, stack.mean(0), color=f"C{j}", label=variant.replace("_", " "))
             if len(curves) > 1:
                 ax.fill_between(x, stack.min(0), stack.max(0), color=f"C{j}", alpha=0.2)
-        ax.set(xlabel="epochs", ylabel="test error rate", title=label)
+        ax.set(xlabel="epochs", ylabel=ylabel, title=label)
         ax.legend(frameon=False)
     fig.tight_layout()
     return fig
