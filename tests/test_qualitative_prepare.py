@@ -65,3 +65,20 @@ def test_the_full_profile_needs_a_checkpoint_that_exists(data, tmp_path):
 def test_a_missing_data_folder_is_named(tmp_path):
     with pytest.raises(AlexNetError, match="nowhere"):
         prepare(resolve(PROFILES, "ci", CHECKS, data=str(tmp_path / "nowhere"), **SMALL))
+
+
+def test_the_notebook_refuses_an_unknown_parameter(tmp_path):
+    from alexnet.book import ROOT, execute_notebook
+
+    with pytest.raises(AlexNetError, match=r"unknown parameter\(s\) \['neighbors'\]"):
+        execute_notebook(ROOT / "notebooks" / "06_1_qualitative.ipynb", tmp_path / "out.ipynb",
+                         {"profile": "ci", "neighbors": 3})
+
+
+@pytest.mark.slow
+def test_the_notebook_names_an_impossible_value(tmp_path):
+    from alexnet.book import ROOT, execute_notebook
+
+    with pytest.raises(AlexNetError, match=r"06_1_qualitative.ipynb: cell \d+ failed: AlexNetError: .*'neighbours'"):
+        execute_notebook(ROOT / "notebooks" / "06_1_qualitative.ipynb", tmp_path / "out.ipynb",
+                         {"profile": "ci", "neighbours": 0})
