@@ -149,7 +149,8 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
     Args:
         checkpoints: one checkpoint (or run folder) or several; several form an ensemble whose
             prediction is the average of their softmax outputs (Table 2's "5 CNNs").
-        data: data set folder (``None``: ``$ALEXNET_DATA/<dataset>``).
+        data: data set folder (``None``: the one the first checkpoint's run was trained on, from its
+            ``config.json``; else ``$ALEXNET_DATA/<dataset>``).
         ten_crop: also compute the ten-patch errors (Section 4.1).
         split: ``val`` (also finds a folder called ``test``) or ``train``.
 
@@ -164,6 +165,11 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
         raise AlexNetError("evaluate: give at least one checkpoint")
     paths = [resolve_checkpoint(p) for p in paths]
     loaded = [load_model(p) for p in paths]  # every checkpoint readable before any data is touched
+    if data is None and (paths[0].parent / "config.json").exists():  # the data set the run was trained on
+        try:
+            data = json.loads((paths[0].parent / "config.json").read_text())["data"]["root"]
+        except (ValueError, KeyError):
+            data = None
     root = resolve_data_root(data, dataset)
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
     t0 = time.perf_counter()

@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="more checkpoints: their softmax outputs are averaged with --checkpoint's "
                         "(Table 2's '5 CNNs') (default: none)")
     p.add_argument("--data", default=None,
-                   help="data set folder (default: $ALEXNET_DATA/<--dataset>, then ~/.cache/alexnet)")
+                   help="data set folder (default: the one the checkpoint's run was trained on, else "
+                        "$ALEXNET_DATA/<--dataset>, then ~/.cache/alexnet)")
     p.add_argument("--dataset", default="imagenet", help="data set name used when --data is not given (default: imagenet)")
     p.add_argument("--split", default="val", help="split to evaluate: val (or a folder named test) or train (default: val)")
     p.add_argument("--ten-crop", action="store_true",

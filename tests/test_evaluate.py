@@ -118,3 +118,8 @@ def test_evaluation_subtracts_the_training_mean_even_without_a_train_split(runs,
     assert a["models"][0]["centre"] == b["models"][0]["centre"]
     errors = lambda r: [(c["class"], c["top1_error"], c["top5_error"]) for c in r["per_class"]]  # noqa: E731
     assert errors(a) == errors(b)
+
+
+def test_data_defaults_to_the_runs_own(runs, data):
+    result = evaluate(runs[0], workers=0)
+    assert Path(result["data"]["root"]) == data and result["data"]["images"] == 16

@@ -205,3 +205,11 @@ def test_bf16_channels_last_and_two_tower_placement_run(data, tmp_path):
     assert len(rows) == 1 and math.isfinite(rows[0]["train_loss"])
     with pytest.raises(AlexNetError, match="tower_devices"):
         train(tiny_config(data, tmp_path / "t1", towers=1, tower_devices="cpu,cpu"))
+
+
+def test_worker_processes_do_not_change_the_result(run, data, tmp_path):
+    """Crops, flips and PCA lighting are seeded per image, so two loader processes give the very same run."""
+    two = train(tiny_config(data, tmp_path / "workers", workers=2, epochs=2, checkpoint_every=3))
+    a, b = torch.load(run / "last.pt", weights_only=True), torch.load(two / "last.pt", weights_only=True)
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    assert metrics(run) == metrics(two)
