@@ -36,10 +36,10 @@ PROFILES = {
                note=("ci profile: 500 CIFAR-10 training images, a narrower net (8/8/16 kernels, 256/256 hidden), "
                      "15 epochs in batches of 32, 2 seeds: a smoke-scale rerun, not the paper's setting")),
     "full": dict(train_per_class=1000, test_per_class=None, seeds=3, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
-                 epochs=30.0, lr=0.02, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
+                 epochs=25.0, lr=0.02, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
                  train_eval_size=10000, max_seconds=28.0,
                  note=("full profile: a 10,000-image subset of CIFAR-10 (to make overfitting visible), no augmentation, "
-                       "30 epochs, 3 seeds; the full test set")),
+                       "25 epochs, 3 seeds; the full test set")),
 }
 CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "p": lambda v: 0 < v < 1,
           "hidden": lambda v: len(v) >= 1 and all(int(h) >= 1 for h in v)}

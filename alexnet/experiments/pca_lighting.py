@@ -27,7 +27,7 @@ PROFILES = {
                      "smoke-scale rerun, not the paper's setting")),
     "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64], max_seconds=28.0,
                  pca_std=0.1, **REGIME_FULL,
-                 note="full profile: all 50,000 CIFAR-10 training images, 10 epochs per run, 3 seeds"),
+                 note="full profile: all 50,000 CIFAR-10 training images, 8 epochs per run, 3 seeds"),
 }
 CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "pca_std": lambda v: v > 0,
           "crop": lambda v: v is None or 8 <= v <= 32}
