@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole performance benchmark of issue 6 in one command, sized for < 5 minutes on one H100.
+# The whole performance benchmark of issue 6 in one command: about 5-6 minutes on one H100 (at most 7.5).
 #
 #   bash scripts/gpu_bench.sh                 # -> results/bench/<device>.json (e.g. h100-80gb-hbm3.json)
 #   OUT=/out bash scripts/gpu_bench.sh        # -> /out/<device>.json and /out/gpu_bench.log
