@@ -70,8 +70,8 @@ def _kill_inside_write(args: list[str], out: Path, n: int) -> None:
 
 
 def _kill_after_next_checkpoint(args: list[str], out: Path, rng: random.Random) -> None:
-    p = _start(args)
     before = (out / "last.pt").stat().st_mtime_ns if (out / "last.pt").exists() else 0
+    p = _start(args)
     _wait(p, lambda: (out / "last.pt").exists() and (out / "last.pt").stat().st_mtime_ns != before,
           "a new checkpoint")
     time.sleep(rng.uniform(0.0, 0.3))
