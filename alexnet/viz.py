@@ -188,11 +188,12 @@ def neighbour_panels(
         raise ValueError(f"neighbour_panels: {queries.shape[0]} queries, feature neighbours "
                          f"{tuple(feature_idx.shape)}, pixel neighbours {tuple(pixel_idx.shape)}")
     labelled = class_names is not None and query_labels is not None and gallery_labels is not None
-    fig = plt.figure(figsize=(1.15 * (k + 1.4) + 0.4, 2.5 * q + 0.25 * (q - 1) + 0.9))
+    fig = plt.figure(figsize=(1.15 * (k + 1.8) + 0.4, 2.5 * q + 0.25 * (q - 1) + 0.9))
     ratios = []
     for r in range(q):
         ratios += [1, 1] + ([0.22] if r < q - 1 else [])
-    grid = fig.add_gridspec(len(ratios), k + 1, height_ratios=ratios, width_ratios=[1.4] + [1] * k,
+    # columns: the query, a gap for the row labels, then the k neighbours
+    grid = fig.add_gridspec(len(ratios), k + 2, height_ratios=ratios, width_ratios=[1.4, 0.4] + [1] * k,
                             hspace=0.35, wspace=0.1)
 
     def show(ax: Axes, img: torch.Tensor, cls: int | None, own: int | None, bold: bool = False) -> None:
@@ -215,10 +216,10 @@ def neighbour_panels(
         for row, (idx, name) in enumerate(((feature_idx, "last hidden\nlayer (fc7)"), (pixel_idx, "pixel\nspace"))):
             for j in range(k):
                 g = int(idx[r, j])
-                ax = fig.add_subplot(grid[top + row, 1 + j])
+                ax = fig.add_subplot(grid[top + row, 2 + j])
                 show(ax, gallery[g], int(gallery_labels[g]) if labelled else None, own)
                 if j == 0:
-                    ax.set_ylabel(name, fontsize=7)
+                    ax.set_ylabel(name, fontsize=8)
     if title:
         fig.suptitle(f"{title}\nupper rows: the {k} nearest in the last hidden layer (fc7); "
                      f"lower rows: the {k} nearest in pixel space", fontsize=10)

@@ -166,10 +166,10 @@ md(r"""For {glue:text}`shown_top5_hits` of these {glue:text}`n_shown` images the
 
 The paper's argument that the network has learned something beyond pixel similarity: "If two images produce feature
 activation vectors with a small Euclidean separation, we can say that the higher levels of the neural network
-consider them to be similar." Each row below is a held-out image, then the six training images whose fc7 output is
-closest to its fc7 output (Euclidean distance), then the six training images closest in pixel space (Euclidean
-distance between the preprocessed, mean-subtracted crops). Captions give each image's class, in red where it
-differs from the query's."""),
+consider them to be similar." Beside each held-out image (left), the upper row holds the six training images whose
+fc7 output is closest to its fc7 output (Euclidean distance), nearest first, and the lower row the six training
+images closest in pixel space (Euclidean distance between the preprocessed, mean-subtracted crops). Captions give
+each image's class, in red where it differs from the held-out image's."""),
 code('''gallery_features = Q.hidden_features(run.model, run.gallery_images)
 queries = Q.pick_queries(run.val_labels, settings["neighbour_queries"], seed=settings["seed"] + 1)
 nb = Q.neighbours(run.model, run.val_images[queries], run.gallery_images,
