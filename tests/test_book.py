@@ -11,7 +11,7 @@ import pytest
 from alexnet.book import ROOT, build, execute_notebook, toc_files, toc_notebooks
 from alexnet.errors import AlexNetError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first test builds the whole book
 
 
 @pytest.fixture(scope="module")
