@@ -42,7 +42,7 @@ PROFILES = {
     ),
     "full": dict(
         train_per_class=None, test_per_class=None, widths=[32, 32, 64], target_train_error=0.25, max_epochs=40,
-        lr_grid_relu=[0.005, 0.002, 0.01], lr_grid_tanh=[0.01, 0.005, 0.02], seeds=3, batch_size=128,
+        lr_grid_relu=[0.002, 0.005, 0.001], lr_grid_tanh=[0.02, 0.01, 0.04], seeds=3, batch_size=128,
         max_seconds=100.0, init="paper", input_norm="centre",
         note="full profile: all 50,000 CIFAR-10 training images, the 25% training-error target of Figure 1",
     ),
