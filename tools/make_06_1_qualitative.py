@@ -143,8 +143,8 @@ md(r"""Tower 1's kernels score {glue:text}`tower1_colour:.2f` on average and tow
 (random weights: {glue:text}`random_baseline:.2f`). In words: {glue:text}`colour_verdict`.
 
 Which tower becomes the colour-agnostic one is arbitrary: the towers are symmetric at the start, so the paper's
-"GPU 1" is whichever tower happens to specialise that way (the paper says the pattern appears "during every run,
-independently of any particular random weight initialization"). While the kernels are still close to their random
+"GPU 1" is whichever tower happens to specialise that way (the paper: the specialisation "occurs during every run
+and is independent of any particular random weight initialization (modulo a renumbering of the GPUs)"). While the kernels are still close to their random
 start, as after a short run on small images, both towers sit near the random value; the paper's specialisation
 comes from many epochs on full-size images, which the `full` profile can show.
 
