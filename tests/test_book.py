@@ -54,8 +54,12 @@ def test_glued_values_exist_and_are_finite(html, nb):
         for out in cell.get("outputs", []):
             scrap = out.get("metadata", {}).get("scrapbook")
             if scrap:
-                glued[scrap["name"]] = out["data"].get("text/plain", "")
+                # myst-nb stores glued values under "application/papermill.record/<mime>"
+                texts = [v for k, v in out["data"].items() if k.endswith("text/plain")]
+                assert texts, f"{nb}: glued {scrap['name']} has no text form"
+                glued[scrap["name"]] = texts[0]
     assert glued, f"{nb} glues no values for its prose"
+    numbers = 0
     for name, text in glued.items():
         value = text.strip().strip("'\"").replace(",", "")
         try:
@@ -63,6 +67,8 @@ def test_glued_values_exist_and_are_finite(html, nb):
         except ValueError:
             continue  # a label, not a number
         assert math.isfinite(number), f"{nb}: glued {name} = {text}"
+        numbers += 1
+    assert numbers, f"{nb} glues no numbers"
 
 
 def test_unknown_parameter_is_refused_before_running(tmp_path):
