@@ -147,7 +147,8 @@ class TrainConfig:
     eval_batch_size: int | None = _f(None, "validation batch per process (default: the training batch)",
                                      group="system")
     seed: int = _f(0, "seed of the initialisation, the data order, augmentation and dropout", group="system")
-    deterministic: bool = _f(False, "deterministic algorithms: bit-for-bit repeatable runs on a CPU",
+    deterministic: bool = _f(False, "deterministic algorithms: bit-for-bit repeatable (and resumable) runs on a "
+                             "CPU; on CUDA only as far as its kernels allow",
                              group="system")
     checkpoint_every: int = _f(1000, "also write last.pt every N steps (0: only after each epoch)", group="system")
     log_every: int = _f(50, "with --quiet, print a line every N steps", group="system")
@@ -338,11 +339,16 @@ def _tower_devices(spec: str | None, towers: int, info: dist_utils.DistInfo) -> 
     return devs
 
 
-def set_deterministic(on: bool) -> None:
-    """Deterministic algorithms everywhere (bit-for-bit repeatable runs on the CPU)."""
+def set_deterministic(on: bool, device: torch.device | None = None) -> None:
+    """Deterministic algorithms (bit-for-bit repeatable runs on the CPU).
+
+    On CUDA some kernels this network needs (the backward passes of max pooling and of the
+    average pooling inside LRN) have no deterministic implementation; there PyTorch is asked to
+    warn instead of stopping, and runs are repeatable only up to those kernels.
+    """
     if on:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
+        torch.use_deterministic_algorithms(True, warn_only=device is not None and device.type == "cuda")
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
     else:
@@ -491,11 +497,11 @@ class _Trainer:
     def run(self) -> Path:
         cfg, info = self.cfg, self.info
         t_start = time.perf_counter()
-        set_deterministic(cfg.deterministic)
         device = _pick_device(cfg.device, info)
         tower_devs = _tower_devices(cfg.tower_devices, cfg.towers, info)
         if tower_devs is not None:
             device = tower_devs[0]
+        set_deterministic(cfg.deterministic, device)
         state = self._load_resume_state()
 
         root = _resolve_data(cfg)
