@@ -5,8 +5,8 @@
   time (the paper's wording), with inverted dropout as an option.
 * :func:`lrn` -- the same LRN through a chosen implementation (:data:`LRN_IMPLS`): the
   reference above, the formula as plain tensor ops (fused by ``torch.compile``), the formula with
-  a hand-written backward (the CPU's fast path), a standalone compiled formula, or the fused
-  Triton kernels of :mod:`alexnet.lrn_triton`; with the towers side
+  a hand-written backward (eager, or each direction compiled: the CPU's fast path), or the
+  fused Triton kernels of :mod:`alexnet.lrn_triton`; with the towers side
   by side along the channels (``groups``) and the preceding ReLU fused (``relu``).
 """
 from __future__ import annotations
@@ -61,7 +61,8 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
 
     ``auto``: the Triton kernels for CUDA tensors in float32/float16/bfloat16 when Triton is
     installed; on the CPU, the compiled formula (``"compiled"``: one C++ loop each way, about
-    8x faster than the reference) for large contiguous tensors when a C++ compiler is present,
+    8x faster than the reference) for large dense tensors (contiguous or channels-last) when a
+    C++ compiler is present,
     else the formula with its hand-written backward (``"torch"``, 2-4x faster than the reference);
     the plain formula (``"formula"``) inside ``torch.compile``, which fuses it into the graph.
     """
@@ -76,8 +77,8 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
 
         if triton_available(x.device):
             return "triton"
-    if (x.device.type == "cpu" and x.numel() >= CPU_COMPILE_MIN_NUMEL and x.is_contiguous()
-            and _cpu_compiler_ok()):
+    dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
+    if x.device.type == "cpu" and x.numel() >= CPU_COMPILE_MIN_NUMEL and dense and _cpu_compiler_ok():
         return "compiled"
     return "torch"
 
@@ -109,11 +110,8 @@ def lrn(
     if impl == "torch":
         return lt.lrn_torch(x, size, alpha, beta, k, groups=groups, relu=relu)
     if impl == "compiled":
-        fn = _COMPILED.get("formula")
-        if fn is None:
-            fn = _COMPILED["formula"] = torch.compile(lt.lrn_formula_torch, dynamic=False)
         try:
-            return fn(x, size, alpha, beta, k, groups, relu)  # type: ignore[operator]
+            return lt.lrn_compiled(x, size, alpha, beta, k, groups=groups, relu=relu)
         except Exception:
             if requested != "auto":
                 raise

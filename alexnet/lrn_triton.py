@@ -272,8 +272,11 @@ def lrn_formula_torch(x: torch.Tensor, size: int = 5, alpha: float = 1e-4, beta:
                       k: float = 2.0, groups: int = 1, relu: bool = False) -> torch.Tensor:
     """The same computation in plain PyTorch ops: a sum of ``size`` shifted squares per group.
 
-    Written so that ``torch.compile`` fuses it into one kernel each way (the "compiled" LRN).
-    ``groups`` and ``relu`` as in :func:`lrn_triton`. Differentiable through autograd.
+    Written so that ``torch.compile`` fuses it into one kernel each way (the "compiled" LRN): a
+    channels-last input is handled as its ``(N, H, W, C)`` view, so the channel window runs
+    along the contiguous dimension and the compiled loop vectorises; the output keeps the
+    input's memory format. ``groups`` and ``relu`` as in :func:`lrn_triton`. Differentiable
+    through autograd.
     """
     if x.dim() != 4:
         raise ValueError(f"LRN expects (N, C, H, W) input, got shape {tuple(x.shape)}")
@@ -281,14 +284,96 @@ def lrn_formula_torch(x: torch.Tensor, size: int = 5, alpha: float = 1e-4, beta:
     cg = _check_groups(c, groups)
     if relu:
         x = torch.relu(x)
-    sq = (x * x).view(n, groups, cg, h, w)
     before, after = size // 2, (size - 1) // 2
+    if c > 1 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        xh = x.permute(0, 2, 3, 1)  # (N, H, W, C), contiguous
+        sq = (xh * xh).reshape(n, h, w, groups, cg)
+        padded = torch.nn.functional.pad(sq, (before, after))
+        acc = padded[..., 0:cg]
+        for j in range(1, size):
+            acc = acc + padded[..., j:j + cg]
+        den = (acc * alpha + k).reshape(n, h, w, c)
+        return (xh * _neg_pow(den, beta)).permute(0, 3, 1, 2)
+    sq = (x * x).view(n, groups, cg, h, w)
     padded = torch.nn.functional.pad(sq, (0, 0, 0, 0, before, after))
     acc = padded[:, :, 0:cg]
     for j in range(1, size):
         acc = acc + padded[:, :, j:j + cg]
     den = (acc * alpha + k).view(n, c, h, w)
     return x * _neg_pow(den, beta)
+
+
+def _channel_window(t: torch.Tensor, groups: int, before: int, after: int) -> torch.Tensor:
+    """Window sum over channels ``[i - before, i + after]`` per group, as padded shifted slices along
+    the channel dimension of a ``(N, C, H, W)`` tensor or, if ``t`` is channels-last, of its
+    ``(N, H, W, C)`` view (contiguous channels: the compiled loop vectorises over them)."""
+    n, c, h, w = t.shape
+    cg = c // groups
+    if c > 1 and t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous():
+        v = t.permute(0, 2, 3, 1).reshape(n, h, w, groups, cg)
+        padded = torch.nn.functional.pad(v, (before, after))
+        acc = padded[..., 0:cg]
+        for j in range(1, before + after + 1):
+            acc = acc + padded[..., j:j + cg]
+        return acc.reshape(n, h, w, c).permute(0, 3, 1, 2)
+    padded = torch.nn.functional.pad(t.view(n, groups, cg, h, w), (0, 0, 0, 0, before, after))
+    acc = padded[:, :, 0:cg]
+    for j in range(1, before + after + 1):
+        acc = acc + padded[:, :, j:j + cg]
+    return acc.reshape(n, c, h, w)
+
+
+def _fwd_math(z: torch.Tensor, size: int, alpha: float, beta: float, k: float, groups: int, relu: bool):
+    """Forward of the formula: ``(b, d)``; compiled by :class:`LRNCompiledFunction`."""
+    x = torch.relu(z) if relu else z
+    den = _channel_window(x * x, groups, size // 2, (size - 1) // 2) * alpha + k
+    return x * _neg_pow(den, beta), den
+
+
+def _bwd_math(z: torch.Tensor, den: torch.Tensor, g: torch.Tensor, size: int, alpha: float, beta: float,
+              groups: int, relu: bool):
+    """Backward of the formula from the saved input and ``d``; compiled by :class:`LRNCompiledFunction`."""
+    x = torch.relu(z) if relu else z
+    p = _neg_pow(den, beta)
+    s = _channel_window(g * x * p / den, groups, (size - 1) // 2, size // 2)
+    dx = g * p - (2.0 * alpha * beta) * x * s
+    return torch.where(z > 0, dx, torch.zeros_like(dx)) if relu else dx
+
+
+_COMPILED_MATH: dict[str, object] = {}
+
+
+class LRNCompiledFunction(torch.autograd.Function):
+    """The formula with its hand-written backward, each direction one ``torch.compile``d loop
+    (the CPU's fast path: on channels-last inputs the loops run along the contiguous channels)."""
+
+    @staticmethod
+    def forward(ctx, z, size, alpha, beta, k, groups, relu):  # type: ignore[override]
+        if z.dim() != 4:
+            raise ValueError(f"LRN expects (N, C, H, W) input, got shape {tuple(z.shape)}")
+        _check_groups(z.shape[1], groups)
+        if "fwd" not in _COMPILED_MATH:
+            _COMPILED_MATH["fwd"] = torch.compile(_fwd_math, dynamic=False)
+            _COMPILED_MATH["bwd"] = torch.compile(_bwd_math, dynamic=False)
+        y, den = _COMPILED_MATH["fwd"](z, size, alpha, beta, k, groups, relu)  # type: ignore[operator]
+        ctx.save_for_backward(z, den)
+        ctx.args = (size, alpha, beta, groups, relu)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):  # type: ignore[override]
+        z, den = ctx.saved_tensors
+        size, alpha, beta, groups, relu = ctx.args
+        if g.stride() != z.stride():
+            g = torch.empty_like(z, dtype=g.dtype).copy_(g)
+        dx = _COMPILED_MATH["bwd"](z, den, g, size, alpha, beta, groups, relu)  # type: ignore[operator]
+        return dx, None, None, None, None, None, None
+
+
+def lrn_compiled(x: torch.Tensor, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0,
+                 groups: int = 1, relu: bool = False) -> torch.Tensor:
+    """:class:`LRNCompiledFunction` as a function (needs a working ``torch.compile`` backend)."""
+    return LRNCompiledFunction.apply(x, int(size), float(alpha), float(beta), float(k), int(groups), bool(relu))
 
 
 class LRNTorchFunction(torch.autograd.Function):

@@ -99,7 +99,7 @@ def test_auto_picks_torch_on_cpu_and_formula_is_compile_friendly():
     assert lrn_torch(x, groups=2).is_contiguous(memory_format=torch.channels_last)
 
 
-def test_auto_compiles_large_contiguous_cpu_tensors_only(monkeypatch):
+def test_auto_compiles_large_dense_cpu_tensors_only(monkeypatch):
     import shutil
 
     from alexnet import layers
@@ -107,7 +107,7 @@ def test_auto_compiles_large_contiguous_cpu_tensors_only(monkeypatch):
     big = torch.empty(8, 96, 55, 55)
     if any(shutil.which(c) for c in ("g++", "c++", "clang++")):
         assert layers.resolve_lrn_impl("auto", big) == "compiled"
-    assert layers.resolve_lrn_impl("auto", big.contiguous(memory_format=torch.channels_last)) == "torch"
+    assert layers.resolve_lrn_impl("auto", big[:, :, ::2]) == "torch"  # not dense: eager
     monkeypatch.setitem(layers._COMPILED, "cpu_broken", True)  # a compiler that failed once is not retried
     assert layers.resolve_lrn_impl("auto", big) == "torch"
 
