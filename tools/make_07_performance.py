@@ -25,8 +25,8 @@ parameters (`towers[i].convK`, same state dict):
   one per tower, or, `fast="dense"`, one ordinary convolution with a block-diagonal kernel: the towers' kernels on
   the diagonal and exact zeros elsewhere, more multiplications for better-tuned kernels);
 * ReLU and LRN are fused into one kernel each way: Triton on a GPU (`alexnet/lrn_triton.py`, its own backward, the
-  window kept inside each tower), and on a CPU the formula with a hand-written backward; under `torch.compile` the
-  formula, which the compiler fuses;
+  window kept inside each tower), and on a CPU the formula with a hand-written backward, each direction compiled
+  into one loop; inside a `torch.compile`d model, the plain formula, which the compiler fuses with its neighbours;
 * the tests (`tests/test_fast_*.py`) check every fast path against the float64 formula and the reference model,
   outputs and gradients, on the CPU (the Triton kernels through Triton's interpreter) and, where present, on a GPU."""),
 code('''# Parameters (papermill). profile: "ci" (reads the committed results, times a tiny LRN here: seconds)
@@ -138,7 +138,8 @@ md(r"""## LRN alone
 ReLU then LRN on conv1's output (two towers of 48 channels), forward and backward. `nn.LocalResponseNorm` (with
 alpha 5e-4 over all 96 channels, what a straightforward model writes) is the baseline; `reference` is ours through
 `F.local_response_norm` per tower; `formula` the formula as tensor ops; `torch` the formula with a hand-written
-backward (the CPU's fast path); `compiled` the formula under `torch.compile`; `triton` the fused kernels."""),
+backward; `compiled` the same with each direction compiled by `torch.compile` (the CPU's fast path); `triton` the
+fused kernels (the GPU's)."""),
 code('''for stem, rec in {**gpu, **cpu}.items():
     lt = R.lrn_table(rec)
     if not lt.empty:
