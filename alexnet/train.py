@@ -92,8 +92,8 @@ class TrainConfig:
 
     # ---- model (Section 3)
     towers: int = _f(2, "2: the paper's two-tower net (3.2); 1: footnote 2's one-tower net", group="model", choices=(1, 2))
-    widths: list[int] | None = _f(None, "kernels of conv1..conv5 over all towers (default: the paper's "
-                                  "96 256 384 384 256; one tower: 48 128 192 192 256)", group="model", nargs=5)
+    widths: list[int] | None = _f(None, "kernels of conv1..conv5 over all towers; None: the paper's "
+                                  "96 256 384 384 256 (one tower: 48 128 192 192 256)", group="model", nargs=5)
     fc: list[int] = _f(list(PAPER_FC), "neurons of fc6 and fc7 (the paper's 4096 4096)", group="model", nargs=2)
     width_mult: float = _f(1.0, "multiply every width and fc size by this (e.g. 0.25 for CI); anything "
                            "but 1 is NOT the paper's network", group="model")
