@@ -143,7 +143,7 @@ def _classes_of(dataset) -> tuple[list[str], list[str]]:
 def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | None = None, ten_crop: bool = False,
              *, split: str = "val", dataset: str = "imagenet", batch_size: int = 128, workers: int | None = None,
              device: str = "auto", amp: str = "none", max_per_class: int | None = None, skip_bad: bool = False,
-             top_confused: int = 10, progress: bool = False) -> dict[str, Any]:
+             top_confused: int = 10, progress: bool = False, threads: int | None = None) -> dict[str, Any]:
     """Top-1/top-5 error of one or several checkpoints on ``data``'s ``split`` (Section 6).
 
     Args:
@@ -153,6 +153,7 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
             ``config.json``; else ``$ALEXNET_DATA/<dataset>``).
         ten_crop: also compute the ten-patch errors (Section 4.1).
         split: ``val`` (also finds a folder called ``test``) or ``train``.
+        threads: CPU threads of torch (``None``: leave the setting alone).
 
     Returns a dict with ``models`` (per checkpoint: ``centre`` and maybe ``ten_crop`` errors),
     ``ensemble`` (or ``None``), ``headline`` (which predictor the per-class table describes),
@@ -164,6 +165,8 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
     if not paths:
         raise AlexNetError("evaluate: give at least one checkpoint")
     paths = [resolve_checkpoint(p) for p in paths]
+    if threads:
+        torch.set_num_threads(threads)
     loaded = [load_model(p) for p in paths]  # every checkpoint readable before any data is touched
     if data is None and (paths[0].parent / "config.json").exists():  # the data set the run was trained on
         try:

@@ -28,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also average the softmax over the ten patches of Section 4.1 (default: centre crop only)")
     p.add_argument("--batch-size", type=int, default=128, help="images per batch (default: 128)")
     p.add_argument("--workers", type=int, default=None, help="data loader processes (default: the data module's)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of torch (default: torch's)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ... (default: auto)")
     p.add_argument("--amp", default="none", choices=("none", "bf16", "fp16"), help="autocast (default: none)")
     p.add_argument("--max-per-class", type=int, default=None, help="at most this many images per class (default: all)")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate(checkpoints, args.data, ten_crop=args.ten_crop, split=args.split, dataset=args.dataset,
                       batch_size=args.batch_size, workers=args.workers, device=args.device, amp=args.amp,
                       max_per_class=args.max_per_class, skip_bad=args.skip_bad, top_confused=args.top_confused,
-                      progress=not args.quiet)
+                      progress=not args.quiet, threads=args.threads)
     out = Path(args.out) if args.out else resolve_checkpoint(args.checkpoint).parent / f"eval-{args.split}.json"
     write_report(result, out)
     print(format_report(result))

@@ -63,7 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMING_KEYS = ("images_per_s", "epoch_time_s", "wall_time_s")
 #: Fields that may change when a run is resumed (they do not change what is computed).
 RESUMABLE_CHANGES = ("resume", "quiet", "progress", "workers", "data", "out", "epochs", "checkpoint_every",
-                     "log_every", "eval_batch_size", "device")
+                     "log_every", "eval_batch_size", "device", "threads")
 
 
 def _f(default: Any, help: str, **meta: Any):
@@ -144,6 +144,8 @@ class TrainConfig:
     compile: bool = _f(False, "torch.compile the model", group="system")
     workers: int | None = _f(None, "data loader processes (None: the data module's default; 0: load in the "
                              "main process)", group="system")
+    threads: int | None = _f(None, "CPU threads of torch (torch.set_num_threads; None: torch's default). "
+                             "1 is much faster for small networks on a busy machine", group="system")
     eval_batch_size: int | None = _f(None, "validation batch per process (default: the training batch)",
                                      group="system")
     seed: int = _f(0, "seed of the initialisation, the data order, augmentation and dropout", group="system")
@@ -225,7 +227,7 @@ class TrainConfig:
             bad("widths", "needs 5 numbers (conv1..conv5)")
         if len(self.fc) != 2:
             bad("fc", "needs 2 numbers (fc6, fc7)")
-        for name in ("max_per_class", "steps_per_epoch", "workers", "eval_batch_size"):
+        for name in ("max_per_class", "steps_per_epoch", "workers", "eval_batch_size", "threads"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < (0 if name == "workers" else 1)):
                 bad(name, "must be a positive integer or None")
@@ -497,6 +499,8 @@ class _Trainer:
     def run(self) -> Path:
         cfg, info = self.cfg, self.info
         t_start = time.perf_counter()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         device = _pick_device(cfg.device, info)
         tower_devs = _tower_devices(cfg.tower_devices, cfg.towers, info)
         if tower_devs is not None:

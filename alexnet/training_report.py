@@ -46,13 +46,13 @@ TRAINING_PROFILES: dict[str, dict[str, Any]] = {
     "ci": {
         "data": "synthetic", "synthetic": _CI_DATA, "dataset": "synthetic", "resize": 80, "crop": 67,
         "adaptive_pool": True, "width_mult": 0.25, "init": "torch", "lr": 0.005, "epochs": 12, "batch_size": 32,
-        "patience": 3, "max_lr_drops": 3, "seed": 0, "workers": 0, "device": "auto", "amp": "none",
+        "patience": 3, "max_lr_drops": 3, "seed": 0, "workers": 0, "threads": 1, "device": "auto", "amp": "none",
         "channels_last": False, "compile": False, "checkpoint_every": 0, "max_per_class": None, "fresh": True,
     },
     "full": {
         "data": None, "synthetic": _CI_DATA, "dataset": "imagenet", "resize": 256, "crop": 224,
         "adaptive_pool": False, "width_mult": 1.0, "init": "paper", "lr": 0.01, "epochs": 90, "batch_size": 128,
-        "patience": 5, "max_lr_drops": 3, "seed": 0, "workers": None, "device": "auto", "amp": "none",
+        "patience": 5, "max_lr_drops": 3, "seed": 0, "workers": None, "threads": None, "device": "auto", "amp": "none",
         "channels_last": False, "compile": False, "checkpoint_every": 1000, "max_per_class": None, "fresh": False,
     },
 }
@@ -69,9 +69,9 @@ TRAINING_CHECKS = {
 #: Section 6 chapter (``06_results``): which runs to evaluate and how.
 RESULTS_PROFILES: dict[str, dict[str, Any]] = {
     "ci": {"runs": None, "extra_members": 1, "member_epochs": 8, "data": None, "ten_crop": True,
-           "max_per_class": None, "workers": 0, "batch_size": 64, "device": "auto"},
+           "max_per_class": None, "workers": 0, "threads": 1, "batch_size": 64, "device": "auto"},
     "full": {"runs": None, "extra_members": 0, "member_epochs": 90, "data": None, "ten_crop": True,
-             "max_per_class": None, "workers": None, "batch_size": 128, "device": "auto"},
+             "max_per_class": None, "workers": None, "threads": None, "batch_size": 128, "device": "auto"},
 }
 RESULTS_CHECKS = {
     "extra_members": lambda v: isinstance(v, int) and v >= 0,
