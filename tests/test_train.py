@@ -199,8 +199,13 @@ def test_cli_trains_and_reports_errors_in_one_line(data, tmp_path, capsys):
 
 def test_bf16_channels_last_and_two_tower_placement_run(data, tmp_path):
     """Modern options on the CPU: bf16 autocast, channels_last, and the towers placed on two devices."""
-    run = train(tiny_config(data, tmp_path / "bf16", amp="bf16", channels_last=True, tower_devices="cpu,cpu",
-                            epochs=1, steps_per_epoch=2, deterministic=False))
+    before = torch.get_num_threads()
+    try:
+        run = train(tiny_config(data, tmp_path / "bf16", amp="bf16", channels_last=True, tower_devices="cpu,cpu",
+                                epochs=1, steps_per_epoch=2, deterministic=False, threads=1))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
     rows = read_metrics(run)
     assert len(rows) == 1 and math.isfinite(rows[0]["train_loss"])
     with pytest.raises(AlexNetError, match="tower_devices"):
