@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import AlexNetError
+from .machine import cpu_model, load_average, resolve_device, usable_cores
 
 __all__ = ["MODES", "parse_mode", "device_info", "measure_peak", "flops_per_image", "bench_model",
            "bench_lrn", "bench_data", "add_parser", "run", "build_model"]
@@ -93,24 +94,13 @@ def device_info(device: torch.device) -> dict:
     import numpy
     import torchvision
 
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        cores = os.cpu_count()
+    cpu, cores = cpu_model(), usable_cores()
     info = {
         "device": str(device), "cpu": cpu, "cpu_cores": cores, "torch_threads": torch.get_num_threads(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "platform": platform.platform(),
         "python": platform.python_version(), "torch": torch.__version__, "torchvision": torchvision.__version__,
         "numpy": numpy.__version__, "triton": None, "cuda": torch.version.cuda, "cudnn": None, "gpu": None,
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average": load_average(),
     }
     try:
         import triton
@@ -520,7 +510,7 @@ class Recorder:
                                         "git_commit": self.data["git_commit"], "torch_threads": m["torch_threads"],
                                         "load_average": m["load_average"]})
         self.data["sections"][name] = value
-        self.data["machine"]["load_average_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+        self.data["machine"]["load_average_end"] = load_average()
         self.write()
 
     def _merge_model(self, value: dict) -> dict:
@@ -549,15 +539,6 @@ class Recorder:
 
 def _csv(text: str | None) -> tuple[str, ...] | None:
     return tuple(t.strip() for t in text.split(",") if t.strip()) if text else None
-
-
-def _device(text: str | None) -> torch.device:
-    if text in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(text)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise AlexNetError(f"--device {text}: CUDA is not available on this machine")
-    return dev
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -607,7 +588,7 @@ def _add_subcommands(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    device = _device(args.device)
+    device = resolve_device(args.device)
     what = args.bench_command
     if args.out in (None, ""):
         out = Path(__file__).resolve().parent.parent / "results" / "bench" / f"{device_name(device)}.json"

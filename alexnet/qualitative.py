@@ -242,7 +242,6 @@ def colour_verdict(stats: Sequence[TowerColour], pvalue: float, level: float = 0
     if len(stats) != 2:
         return f"the model has {len(stats)} tower(s); the paper's two-tower comparison does not apply"
     lo, hi = sorted(stats, key=lambda s: s.mean)
-    gap = hi.mean - lo.mean
     if pvalue < level:
         return (f"tower {lo.tower}'s kernels are less colour-specific than tower {hi.tower}'s "
                 f"({lo.mean:.2f} against {hi.mean:.2f}, a gap no random split of the kernels reaches "

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from ..errors import AlexNetError
+from ..machine import cpu_model, load_average, usable_cores
 
 __all__ = ["pipeline_rate", "machine_info", "add_arguments", "run"]
 
@@ -29,22 +30,7 @@ def machine_info() -> dict:
     import PIL
     import torchvision
 
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    try:
-        load = [round(v, 2) for v in os.getloadavg()]
-    except OSError:
-        load = None
+    cpu, usable, load = cpu_model(), usable_cores(), load_average()
     return {"cpu": cpu, "cores": usable, "load_average_1_5_15_min": load, "platform": platform.platform(), "python": platform.python_version(),
             "torch": torch.__version__, "torchvision": torchvision.__version__, "pillow": PIL.__version__,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..machine import usable_cores
+
 __all__ = ["default_workers", "make_loader"]
 
 
@@ -21,11 +23,7 @@ def default_workers() -> int:
     env = os.environ.get("ALEXNET_WORKERS")
     if env is not None:
         return max(0, int(env))
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(0, min(8, cores - 1))
+    return max(0, min(8, usable_cores() - 1))
 
 
 def _seed_worker(worker_id: int) -> None:

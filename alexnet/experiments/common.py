@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from .. import machine
 from ..profiles import resolve
 from .tensors import load_cifar10
 
@@ -43,12 +44,7 @@ COMMON_CHECKS = {
 
 def resolve_device(device: str | None = "auto") -> torch.device:
     """``"auto"`` (or ``None``): CUDA when available, else the CPU; otherwise ``device`` itself."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
-    return dev
+    return machine.resolve_device(device, what="device")
 
 
 def device_name(device: torch.device) -> str:
