@@ -286,3 +286,14 @@ def test_report_draws_rerun_and_committed_results_side_by_side(no_data):
     assert torch.all(b[8:11] / a[8:11] < b[24] / a[24])  # the crowded peak is damped more than the lone one
     assert len(report.lrn_parameter_table()) == 3
     plt.close("all")
+
+
+def test_describe_full_says_how_to_make_a_missing_run_and_cites_a_present_one():
+    from alexnet.experiments.report import describe_full
+
+    assert "results/lrn/full.json" in describe_full("lrn", None)
+    r = {"explanation": "lRN lowered error", "verdict": "agrees", "profile": "full",
+         "data": {"synthetic": False, "train_images": 50000, "test_images": 10000},
+         "provenance": {"device": "NVIDIA H100", "date": "2026-11-28", "wall_seconds": 60.0, "git_commit": "abc"}}
+    text = describe_full("lrn", r)
+    assert "**agrees**" in text and "NVIDIA H100" in text and "LRN lowered error." in text

@@ -43,14 +43,7 @@ setting). The **committed** run is `results/{name}/full.json`, the `full` profil
 written by `scripts/gpu_experiments.sh` and committed to the repository; its device, date and commit are printed
 above. When there is no committed run yet, only the rerun is shown.""")
 
-FULL_SECTION = '''def describe_full(r):
-    if r is None:
-        return ("*No committed full-profile result yet.* Run `bash scripts/gpu_experiments.sh` on a GPU (or "
-                "`python -m alexnet experiment {name} --profile full`) and commit `results/{name}/full.json`.")
-    why = r["explanation"][:1].upper() + r["explanation"][1:]
-    return (f"**Committed full-profile run** ({{report.provenance_line(r)}}): verdict **{{r['verdict']}}**. "
-            f"{{why}}.")
-display(Markdown(describe_full(full)))'''
+FULL_SECTION = '''display(Markdown(report.describe_full("{name}", full)))'''
 
 
 def write(path, cells):

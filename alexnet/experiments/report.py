@@ -32,6 +32,15 @@ def provenance_line(r: dict | None) -> str:
             f"commit {p['git_commit'][:12]}")
 
 
+def describe_full(name: str, r: dict | None) -> str:
+    """Markdown for a chapter's committed full-profile run of experiment ``name`` (or how to make one)."""
+    if r is None:
+        return ("*No committed full-profile result yet.* Run `bash scripts/gpu_experiments.sh` on a GPU (or "
+                f"`python -m alexnet experiment {name} --profile full`) and commit `results/{name}/full.json`.")
+    why = r["explanation"][:1].upper() + r["explanation"][1:]
+    return f"**Committed full-profile run** ({provenance_line(r)}): verdict **{r['verdict']}**. {why}."
+
+
 def figure1(results: dict[str, dict], ax=None):
     """Figure 1 of the paper: running training error against epochs, ReLU solid, tanh dashed.
 
