@@ -162,3 +162,39 @@ def plot_rates(rec: dict, ax=None, title: str | None = None):
     ax.set_title(title or _machine_label(rec))
     ax.legend(fontsize=8)
     return ax
+
+
+def show_machine(stem: str, rec: dict) -> None:
+    """Display one results file's training tables (rates, ratios, MFU) and its bar chart."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    print(f"== {stem}.json: {_machine_label(rec)}, torch {rec['machine']['torch']}, {rec.get('date')}")
+    table = model_table(rec)
+    if table.empty:
+        print("no training measurements in this file")
+        return
+    display(table.style.format("{:,.1f}", na_rep="-").set_caption("training images / s"))
+    display(ratio_table(rec).style.format({"ratio": "{:.2f}x"}).hide(axis="index"))
+    display(mfu_table(rec).style.format("{:.1f}%", na_rep="-").set_caption("MFU"))
+    plot_rates(rec)
+    plt.tight_layout()
+    plt.show()
+
+
+def ratio_text(recs: dict[str, dict]) -> str:
+    """Ours at its best over torchvision at its best, from the first file that has it, with its machine."""
+    for rec in recs.values():
+        r = best_ratio(rec)
+        if r is not None:
+            return f"{r:.2f}x ({_machine_label(rec)})"
+    return "not measured yet"
+
+
+def per_mode_text(recs: dict[str, dict], mode: str) -> str:
+    """Ours over torchvision in one precision mode, from the first file that measured it."""
+    for rec in recs.values():
+        r = rec["sections"].get("model", {}).get("summary", {}).get("per_mode", {}).get(mode)
+        if r is not None:
+            return f"{r:.2f}x"
+    return "not measured"

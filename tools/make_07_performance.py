@@ -71,41 +71,14 @@ convolution per tower, `ours_dense` with block-diagonal kernels, `reference` the
 `AlexNet()`; the ratios take the fastest of the three fast paths. Then the ratios, measured in the same
 run, and the model FLOP utilisation: FLOPs per training image counted by `torch.utils.flop_counter`, times the
 measured rate, over the matrix-multiply peak measured on the same device in the same precision."""),
-code('''def show_machine(stem, rec):
-    print(f"== {stem}.json: {R._machine_label(rec)}, torch {rec['machine']['torch']}, {rec.get('date')}")
-    table = R.model_table(rec)
-    if table.empty:
-        print("no training measurements in this file")
-        return
-    display(table.style.format("{:,.1f}", na_rep="-").set_caption("training images / s"))
-    display(R.ratio_table(rec).style.format({"ratio": "{:.2f}x"}).hide(axis="index"))
-    display(R.mfu_table(rec).style.format("{:.1f}%", na_rep="-").set_caption("MFU"))
-    R.plot_rates(rec)
-    plt.tight_layout()
-    plt.show()
-
-for stem, rec in {**gpu, **cpu}.items():
-    show_machine(stem, rec)
+code('''for stem, rec in {**gpu, **cpu}.items():
+    R.show_machine(stem, rec)
 if not gpu:
     print("No GPU results are committed yet: `bash scripts/gpu_bench.sh` writes results/bench/<gpu>.json.")'''),
-code('''def ratio_text(recs):
-    for rec in recs.values():
-        r = R.best_ratio(rec)
-        if r is not None:
-            return f"{r:.2f}x ({R._machine_label(rec)})"
-    return "not measured yet"
-
-def per_mode_text(recs, mode):
-    for rec in recs.values():
-        r = rec["sections"].get("model", {}).get("summary", {}).get("per_mode", {}).get(mode)
-        if r is not None:
-            return f"{r:.2f}x"
-    return "not measured"
-
-glue("gpu_best_ratio", ratio_text(gpu), display=False)
-glue("cpu_best_ratio", ratio_text(cpu), display=False)
-glue("cpu_fp32_ratio", per_mode_text(cpu, "fp32"), display=False)
-glue("gpu_compile_ratio", per_mode_text(gpu, "bf16_cl_compile"), display=False)'''),
+code('''glue("gpu_best_ratio", R.ratio_text(gpu), display=False)
+glue("cpu_best_ratio", R.ratio_text(cpu), display=False)
+glue("cpu_fp32_ratio", R.per_mode_text(cpu, "fp32"), display=False)
+glue("gpu_compile_ratio", R.per_mode_text(gpu, "bf16_cl_compile"), display=False)'''),
 md(r"""Ours at its best against torchvision's alexnet at its best, same run: on the GPU {glue:text}`gpu_best_ratio`
 (with both compiled, bf16, channels-last: {glue:text}`gpu_compile_ratio`); on the CPU {glue:text}`cpu_best_ratio`
 (fp32: {glue:text}`cpu_fp32_ratio`). The goal of issue 6 is at least 1.0x on a GPU and 0.9x on a CPU."""),
