@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.cache import cache_dir
 from ..errors import AlexNetError
 
 __all__ = [
@@ -33,11 +34,6 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-
-
-def cache_dir() -> Path:
-    """``$ALEXNET_CACHE`` or ``~/.cache/alexnet`` (the package's cache folder)."""
-    return Path(os.environ.get("ALEXNET_CACHE", "~/.cache/alexnet")).expanduser()
 
 
 @dataclass
