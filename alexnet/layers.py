@@ -37,6 +37,9 @@ def local_response_norm(
     """
     if x.dim() < 3:
         raise ValueError(f"local_response_norm expects (N, C, ...) input, got shape {tuple(x.shape)}")
+    if x.device.type == "cpu" and x.dtype in (torch.bfloat16, torch.float16):
+        # torch's CPU average pooling has no half-precision kernel: compute in float32
+        return F.local_response_norm(x.float(), size, alpha=alpha * size, beta=beta, k=k).to(x.dtype)
     return F.local_response_norm(x, size, alpha=alpha * size, beta=beta, k=k)
 
 

@@ -87,3 +87,15 @@ def test_dropout_rejects_bad_arguments():
         PaperDropout(1.0)
     with pytest.raises(ValueError, match="mode"):
         PaperDropout(0.5, "scaled")
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_lrn_reference_runs_in_half_precision_on_the_cpu(dtype):
+    """A whole model cast to bf16/fp16 on the CPU must not fail in LRN (torch's CPU avg_pool3d has
+    no half-precision kernel); the result is the float32 formula rounded to the dtype."""
+    x = (torch.randn(2, 8, 3, 3) * 20).to(dtype).requires_grad_()
+    y = LocalResponseNorm()(x)
+    assert y.dtype == dtype
+    torch.testing.assert_close(y.double(), lrn_formula(x.detach().float()).to(dtype).double(), rtol=1e-2, atol=1e-2)
+    y.float().sum().backward()
+    assert x.grad is not None and x.grad.dtype == dtype
