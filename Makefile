@@ -1,6 +1,6 @@
 # make test   -- set up .venv (if needed) and run the test suite
 # make book   -- set up .venv (if needed), execute the notebooks with papermill, build _build/html
-# make lab    -- open the notebooks in JupyterLab with the project's kernel
+# make lab    -- open the chapters (notebooks/*.md, MyST Markdown notebooks) in JupyterLab with the project's kernel
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -23,7 +23,12 @@ test: $(STAMP)
 book: $(STAMP)
 	$(PY) -m alexnet book --profile $(PROFILE)
 
+# JupyterLab opens Markdown files as notebooks through jupytext (a setting of the .venv only).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
 lab: $(STAMP)
+	mkdir -p $(dir $(LAB_SETTINGS))
+	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 clean:

@@ -86,7 +86,7 @@ def summary(model: AlexNet, input_size: int = 224) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-#: Profiles of the architecture chapter (notebooks/03_architecture.ipynb).
+#: Profiles of the architecture chapter (notebooks/03_architecture.md).
 ARCHITECTURE_PROFILES = {
     "ci": {"input_size": 224, "devices": "cpu,cpu"},
     "full": {"input_size": 224, "devices": "auto"},

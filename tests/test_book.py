@@ -20,7 +20,7 @@ def html() -> Path:
 
 
 def _executed(nb: Path) -> nbformat.NotebookNode:
-    return nbformat.read(ROOT / "_build" / "source" / nb, as_version=4)
+    return nbformat.read(ROOT / "_build" / "source" / nb.with_suffix(".ipynb"), as_version=4)
 
 
 def test_every_toc_page_is_rendered(html):
@@ -72,12 +72,12 @@ def test_glued_values_exist_and_are_finite(html, nb):
 
 
 def test_unknown_parameter_is_refused_before_running(tmp_path):
-    nb = ROOT / "notebooks" / "03_architecture.ipynb"
+    nb = ROOT / "notebooks" / "03_architecture.md"
     with pytest.raises(AlexNetError, match=r"unknown parameter\(s\) \['epochs'\]"):
         execute_notebook(nb, tmp_path / "out.ipynb", {"profile": "ci", "epochs": 3})
 
 
 def test_impossible_value_fails_naming_notebook_and_parameter(tmp_path):
-    nb = ROOT / "notebooks" / "03_architecture.ipynb"
-    with pytest.raises(AlexNetError, match=r"03_architecture.ipynb: cell \d+ failed: AlexNetError: .*input_size"):
+    nb = ROOT / "notebooks" / "03_architecture.md"
+    with pytest.raises(AlexNetError, match=r"03_architecture.md: cell \d+ failed: AlexNetError: .*input_size"):
         execute_notebook(nb, tmp_path / "out.ipynb", {"profile": "ci", "input_size": 32})

@@ -71,7 +71,7 @@ def test_the_notebook_refuses_an_unknown_parameter(tmp_path):
     from alexnet.book import ROOT, execute_notebook
 
     with pytest.raises(AlexNetError, match=r"unknown parameter\(s\) \['neighbors'\]"):
-        execute_notebook(ROOT / "notebooks" / "06_1_qualitative.ipynb", tmp_path / "out.ipynb",
+        execute_notebook(ROOT / "notebooks" / "06_1_qualitative.md", tmp_path / "out.ipynb",
                          {"profile": "ci", "neighbors": 3})
 
 
@@ -79,6 +79,6 @@ def test_the_notebook_refuses_an_unknown_parameter(tmp_path):
 def test_the_notebook_names_an_impossible_value(tmp_path):
     from alexnet.book import ROOT, execute_notebook
 
-    with pytest.raises(AlexNetError, match=r"06_1_qualitative.ipynb: cell \d+ failed: AlexNetError: .*'neighbours'"):
-        execute_notebook(ROOT / "notebooks" / "06_1_qualitative.ipynb", tmp_path / "out.ipynb",
+    with pytest.raises(AlexNetError, match=r"06_1_qualitative.md: cell \d+ failed: AlexNetError: .*'neighbours'"):
+        execute_notebook(ROOT / "notebooks" / "06_1_qualitative.md", tmp_path / "out.ipynb",
                          {"profile": "ci", "neighbours": 0})

@@ -1,7 +1,7 @@
 """What the data chapters of the book compute (Sections 2 and 4.1), kept out of the notebooks.
 
-``DATA_PROFILES`` configures ``notebooks/02_data.ipynb`` and ``AUGMENTATION_PROFILES``
-``notebooks/04_1_augmentation.ipynb`` (``ci``: seconds on two CPU cores; ``full``: every image).
+``DATA_PROFILES`` configures ``notebooks/02_data.md`` and ``AUGMENTATION_PROFILES``
+``notebooks/04_1_augmentation.md`` (``ci``: seconds on two CPU cores; ``full``: every image).
 """
 from __future__ import annotations
 

@@ -1,0 +1,203 @@
+"""``python -m alexnet book``: execute every chapter of the book with papermill, then build it.
+
+Each chapter's one editable source is a MyST Markdown notebook, ``notebooks/<chapter>.md``
+(jupytext's ``myst`` format; JupyterLab opens it as a notebook when jupytext is installed). This
+command converts each chapter listed in ``_toc.yml`` to ``.ipynb`` (``_build/notebooks``), executes
+it under a named profile (``ci``: minutes on two CPU cores; ``full``: a GPU and real data) into
+``_build/executed/<profile>``, stages those executed copies with the book's other files in
+``_build/source`` and runs ``jupyter-book build`` on that copy with notebook execution off and
+warnings as errors, so a failing cell fails the build with the chapter and cell named instead of
+leaving a stale page. The HTML lands in ``_build/html``.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from ..errors import AlexNetError
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "book", "results", "_static")
+#: The one source format of a chapter.
+SOURCE_SUFFIX = ".md"
+
+
+def toc_files(root: Path = ROOT) -> list[str]:
+    """Every ``file:`` entry of ``_toc.yml`` (without suffix), in reading order."""
+    toc_path = root / "_toc.yml"
+    if not toc_path.exists():
+        raise AlexNetError(f"{toc_path} is missing")
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if key in node:
+                    found.append(str(node[key]))
+            for value in node.values():
+                if isinstance(value, (list, dict)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load(toc_path.read_text()))
+    return found
+
+
+def is_notebook_source(path: Path) -> bool:
+    """True when ``path`` is a MyST Markdown notebook (it declares a jupytext kernelspec)."""
+    if path.suffix != SOURCE_SUFFIX or not path.is_file():
+        return False
+    head = path.read_text(encoding="utf-8").split("\n---", 1)[0]
+    return head.startswith("---") and "kernelspec:" in head
+
+
+def toc_notebooks(root: Path = ROOT) -> list[Path]:
+    """The chapters that are notebooks (``notebooks/<chapter>.md``), relative to ``root``, in order."""
+    return [Path(f).with_suffix(SOURCE_SUFFIX) for f in toc_files(root)
+            if is_notebook_source((root / f).with_suffix(SOURCE_SUFFIX))]
+
+
+def to_ipynb(source: Path, target: Path) -> Path:
+    """Convert the MyST Markdown notebook ``source`` to ``target`` (.ipynb) with jupytext."""
+    import jupytext
+
+    if source.suffix != SOURCE_SUFFIX:
+        raise AlexNetError(f"{source}: a chapter's source is a MyST Markdown notebook (.md), not {source.suffix}")
+    if not source.is_file():
+        raise AlexNetError(f"{source} does not exist")
+    notebook = jupytext.read(source, fmt="md:myst")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(notebook, target, fmt="ipynb")
+    return target
+
+
+def _kernel_manager_class():
+    """A kernel manager whose kernel talks over Unix sockets (IPC), not TCP.
+
+    The kernel runs on the machine that builds the book, so it needs no network port at all, and
+    ipykernel's warning about unencrypted TCP (printed once per chapter) does not apply.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class LocalKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return LocalKernelManager
+
+
+def _finish(target: Path) -> None:
+    """Make the executed copy fit for the page: hide papermill's injected-parameters cell, drop paths.
+
+    The injected cell repeats the parameters cell with the values of this build; it gets the
+    ``remove-cell`` tag so the page shows the chapter's own parameters cell only. Papermill's
+    record of the input and output paths (folders of the machine that built it) is removed.
+    """
+    import nbformat
+
+    nb = nbformat.read(target, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    pm_meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        pm_meta.pop(key, None)
+    nbformat.write(nb, target)
+
+
+def execute_notebook(source: Path, target: Path, parameters: dict, work: Path | None = None) -> float:
+    """Convert ``source`` (.md) to .ipynb and run it with papermill into ``target``.
+
+    Unknown parameters are an error, raised before anything runs. Returns the wall time in
+    seconds. A failing cell raises :class:`AlexNetError` naming the chapter, the cell and the
+    exception. The converted, unexecuted notebook is written to ``work`` (default: beside
+    ``target``, as ``<stem>.input.ipynb``).
+    """
+    import papermill as pm
+
+    source = Path(source)
+    target = Path(target)
+    converted = (work / f"{source.stem}.ipynb") if work else target.with_name(f"{source.stem}.input.ipynb")
+    to_ipynb(source, converted)
+    declared = pm.inspect_notebook(str(converted))
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise AlexNetError(f"{source}: unknown parameter(s) {unknown}; it declares {sorted(declared)}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(converted), str(target), parameters=parameters, cwd=str(source.parent),
+            progress_bar=False, kernel_name="python3", kernel_manager_class=_kernel_manager_class(),
+        )
+    except pm.PapermillExecutionError as err:
+        raise AlexNetError(
+            f"{source}: cell {err.exec_count} failed: {err.ename}: {err.evalue} (executed copy: {target})"
+        ) from None
+    seconds = time.perf_counter() - start
+    _finish(target)
+    return seconds
+
+
+def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None) -> Path:
+    """Execute the chapters under ``profile`` and build the HTML book; returns ``_build/html``.
+
+    Executed copies are kept in ``_build/executed/<profile>/``. With ``only``, just those chapters
+    are executed; every other chapter reuses its executed copy when that is newer than its source,
+    and is executed otherwise, so the book never shows a stale or unexecuted page.
+    """
+    notebooks = toc_notebooks(root)
+    unknown = sorted(set(only or ()) - {nb.stem for nb in notebooks})
+    if unknown:
+        raise AlexNetError(f"--only names no notebook of _toc.yml: {unknown}")
+    executed = root / "_build" / "executed" / profile
+    work = root / "_build" / "notebooks"
+    for nb in notebooks:
+        copy = executed / nb.with_suffix(".ipynb")
+        fresh = copy.exists() and copy.stat().st_mtime >= (root / nb).stat().st_mtime
+        if only is not None and nb.stem not in only and fresh:
+            print(f"{nb.stem:<20} reused (executed earlier under profile {profile})", flush=True)
+            continue
+        copy.unlink(missing_ok=True)
+        seconds = execute_notebook(root / nb, copy, {"profile": profile}, work=work)
+        print(f"{nb.stem:<20} {seconds:6.1f} s", flush=True)
+    stage = root / "_build" / "source"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    for name in BOOK_FILES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, stage / name)
+        elif src.exists():
+            shutil.copy2(src, stage / name)
+    for nb in notebooks:
+        (stage / nb).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(executed / nb.with_suffix(".ipynb"), stage / nb.with_suffix(".ipynb"))
+    jb = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(stage), "--path-output", str(root),
+           "--warningiserror", "--quiet"]
+    print("building the HTML book ...", flush=True)
+    if subprocess.run(cmd).returncode != 0:
+        raise AlexNetError("jupyter-book build failed (see the warnings above)")
+    html = root / "_build" / "html"
+    print(f"book: {html / 'index.html'}")
+    return html
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("book", help="execute the chapters with papermill and build the HTML book")
+    p.add_argument("--profile", default="ci", choices=("ci", "full"),
+                   help="notebook profile: ci (minutes on a CPU) or full (a GPU and real data)")
+    p.add_argument("--only", nargs="*", metavar="CHAPTER",
+                   help="execute only these chapters (by stem); the others reuse their last executed copy")
+    p.set_defaults(func=lambda args: build(args.profile, only=args.only) and 0)
