@@ -23,12 +23,9 @@ test: $(STAMP)
 book: $(STAMP)
 	$(PY) -m alexnet book --profile $(PROFILE)
 
-# JupyterLab opens Markdown files as notebooks through jupytext (a setting of the .venv only).
-LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
-
+# postBuild (also Binder's): the alexnet kernel, and JupyterLab opening Markdown files as notebooks.
 lab: $(STAMP)
-	mkdir -p $(dir $(LAB_SETTINGS))
-	printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
+	bash postBuild $(PY)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 clean:

@@ -30,6 +30,8 @@ def environment_packages() -> set[str]:
             name = _name(dep)
             if name not in NOT_PACKAGES:
                 names.add(CONDA_TO_PIP.get(name, name))
+        elif isinstance(dep, dict):  # pip: packages conda-forge does not have (and the package itself)
+            names |= {_name(d) for d in dep.get("pip", []) if not d.startswith("-")}
     return names
 
 

@@ -1,9 +1,23 @@
-"""The book layer: building the Jupyter Book (``python -m alexnet book``).
+"""The book layer: what the chapters call, the checks every page passes, and the build.
 
 Each chapter's one editable source is a MyST Markdown notebook ``notebooks/<chapter>.md``
-(jupytext's ``myst`` format). :mod:`alexnet.book.build` converts each one to ``.ipynb`` under
-``_build``, executes it with papermill and builds the HTML from the executed copies.
+(jupytext's ``myst`` format).
+
+* :mod:`alexnet.book.page`: :func:`setup` (the one set-up call of a chapter), :func:`show_code`
+  (the package's implementation on the page), :func:`figure` (a figure for a captioned
+  ``{glue:figure}``), :func:`say_data` (which data, profile and device a page's numbers come from).
+* :mod:`alexnet.book.checks`: :func:`check_page` and its parts, the rules every page passes.
+* :mod:`alexnet.book.build`: ``python -m alexnet book`` converts each chapter to ``.ipynb`` under
+  ``_build``, executes it with papermill and builds the HTML from the executed copies.
+* :mod:`alexnet.book.sphinx_ext`: MathJax shipped with the book, launch links to the sources.
+
+The library never imports this package.
 """
 from .build import ROOT, add_parser, build, execute_notebook, toc_files, toc_notebooks
+from .checks import check_html, check_notebook, check_page, check_source
+from .page import LINE_WIDTH, device_words, figure, say_data, setup, show_code
 
-__all__ = ["ROOT", "add_parser", "build", "execute_notebook", "toc_files", "toc_notebooks"]
+__all__ = [
+    "LINE_WIDTH", "ROOT", "add_parser", "build", "check_html", "check_notebook", "check_page", "check_source",
+    "device_words", "execute_notebook", "figure", "say_data", "setup", "show_code", "toc_files", "toc_notebooks",
+]

@@ -148,6 +148,20 @@ def execute_notebook(source: Path, target: Path, parameters: dict, work: Path | 
     return seconds
 
 
+def data_summary(executed: Path) -> str:
+    """What data a chapter ran on, from the notes :func:`alexnet.book.say_data` left in it."""
+    import nbformat
+
+    from .checks import page_facts
+
+    facts = [f for f in page_facts(nbformat.read(executed, as_version=4)) if "data" in f]
+    if not facts:
+        return "no run on data"
+    kinds = {f["data"] for f in facts}
+    kind = "GENERATED data" if "generated" in kinds else "real data"
+    return f"{kind}: " + "; ".join(dict.fromkeys(f["what"] for f in facts))
+
+
 def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None) -> Path:
     """Execute the chapters under ``profile`` and build the HTML book; returns ``_build/html``.
 
@@ -165,11 +179,11 @@ def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None)
         copy = executed / nb.with_suffix(".ipynb")
         fresh = copy.exists() and copy.stat().st_mtime >= (root / nb).stat().st_mtime
         if only is not None and nb.stem not in only and fresh:
-            print(f"{nb.stem:<20} reused (executed earlier under profile {profile})", flush=True)
+            print(f"{nb.stem:<20}  reused  {data_summary(copy)}", flush=True)
             continue
         copy.unlink(missing_ok=True)
         seconds = execute_notebook(root / nb, copy, {"profile": profile}, work=work)
-        print(f"{nb.stem:<20} {seconds:6.1f} s", flush=True)
+        print(f"{nb.stem:<20} {seconds:5.0f} s  {data_summary(copy)}", flush=True)
     stage = root / "_build" / "source"
     if stage.exists():
         shutil.rmtree(stage)
@@ -187,8 +201,12 @@ def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None)
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(stage), "--path-output", str(root),
            "--warningiserror", "--quiet"]
     print("building the HTML book ...", flush=True)
-    if subprocess.run(cmd).returncode != 0:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # warnings (stderr) pass through
+    if done.returncode != 0:
+        print(done.stdout[-4000:], end="")
         raise AlexNetError("jupyter-book build failed (see the warnings above)")
+    print(f"{'HTML':<20} {time.perf_counter() - start:5.0f} s", flush=True)
     html = root / "_build" / "html"
     print(f"book: {html / 'index.html'}")
     return html

@@ -1,0 +1,195 @@
+"""What a chapter of the book calls: one set-up call, the package's code on the page, captioned
+figures, and the words that say which data, profile and device a page's numbers come from.
+
+A chapter (``notebooks/<chapter>.md``) starts with a cell kept out of the rendered page::
+
+    import importlib.util, os, subprocess, sys
+    if importlib.util.find_spec("alexnet") is None:  # Binder or Colab without the package
+        ...  # clone the repository and install it (see any chapter)
+    import alexnet.book
+    alexnet.book.setup()
+
+and then uses :func:`show_code` where the paper describes what the code implements,
+:func:`figure` with a ``{glue:figure}`` directive for every figure, and :func:`say_data` beside
+the numbers of a run.
+"""
+from __future__ import annotations
+
+import inspect
+import textwrap
+from typing import Any
+
+#: Characters of a code or output line that fit the page at 1400 px (code is set at 12 px).
+LINE_WIDTH = 100
+#: Width of the page's text column at 1400 px, in CSS pixels; a figure wider than this is shrunk.
+PAGE_PX = 780
+#: Resolution of the figures (dots per inch): a figure ``PAGE_PX / DPI`` inches wide is shown at 1:1.
+DPI = 100
+#: Width in inches of a figure that spans the page.
+PAGE_INCHES = PAGE_PX / DPI
+#: Smallest text, in CSS pixels at 1400 px, that a figure may show.
+MIN_TEXT_PX = 10.0
+#: The output metadata key under which these helpers leave facts for the build and the checks.
+META = "alexnet"
+
+
+def setup() -> None:
+    """Prepare a chapter's kernel: figures sized for the page, output lines within its width.
+
+    Matplotlib draws figures :data:`PAGE_INCHES` wide at :data:`DPI` with 10-point text, so that
+    text is about 14 px on the page; pandas, numpy and torch print at most :data:`LINE_WIDTH`
+    characters a line.
+    """
+    import matplotlib as mpl
+    import numpy as np
+
+    mpl.rcParams.update({
+        "figure.figsize": (PAGE_INCHES, PAGE_INCHES * 0.5),
+        "figure.dpi": DPI,
+        "savefig.dpi": DPI,
+        "font.size": 10,
+        "axes.titlesize": 10,
+        "axes.labelsize": 10,
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "legend.fontsize": 9,
+        "figure.titlesize": 11,
+    })
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:  # the inline backend's own rc would override the dpi above
+            shell.run_line_magic("config", f"InlineBackend.rc = {{'figure.dpi': {DPI}, 'savefig.dpi': {DPI}}}")
+    except ImportError:  # not in a notebook
+        pass
+    np.set_printoptions(linewidth=LINE_WIDTH)
+    try:
+        import pandas as pd
+
+        pd.set_option("display.width", LINE_WIDTH)
+        pd.set_option("display.max_colwidth", 60)
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        torch.set_printoptions(linewidth=LINE_WIDTH)
+    except ImportError:
+        pass
+
+
+def source_of(obj: Any) -> str:
+    """The source code of ``obj`` (a class, function or method of the package), dedented."""
+    try:
+        return textwrap.dedent(inspect.getsource(obj)).rstrip() + "\n"
+    except (OSError, TypeError) as err:
+        raise TypeError(f"no source code for {obj!r}: {err}") from None
+
+
+def where(obj: Any) -> str:
+    """``alexnet/layers.py`` style path of the file that defines ``obj`` (relative to the repository)."""
+    from pathlib import Path
+
+    from .build import ROOT
+
+    path = Path(inspect.getsourcefile(obj) or "").resolve()
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.name
+
+
+def show_code(obj: Any, *, title: bool = True):
+    """Display the package's implementation of ``obj`` as highlighted Python, read from the source.
+
+    The code shown is the code that runs (``inspect.getsource``), so the page cannot drift from
+    the package. With ``title``, a line names the object and its file.
+    """
+    from IPython.display import Markdown
+
+    name = getattr(obj, "__qualname__", getattr(obj, "__name__", repr(obj)))
+    head = f"`{name}`, from `{where(obj)}`:\n\n" if title else ""
+    return Markdown(f"{head}```python\n{source_of(obj)}```")
+
+
+def text_px(fig, page_px: float = PAGE_PX) -> float:
+    """The smallest text of ``fig`` in CSS pixels once the figure is shown at most ``page_px`` wide."""
+    from matplotlib.text import Text
+
+    width_px = fig.get_figwidth() * fig.dpi
+    scale = min(1.0, page_px / width_px)
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    if not sizes:
+        return float("inf")
+    return min(sizes) * fig.dpi / 72.0 * scale
+
+
+def figure(name: str, fig=None) -> None:
+    """Glue ``fig`` (default: the current figure) as ``name`` for a ``{glue:figure}`` with a caption.
+
+    Nothing is shown where this is called; the page shows the figure where the chapter's text
+    places ``{glue:figure} name`` with its caption (numbered by the book). The smallest text of
+    the figure at page width (:func:`text_px`) is recorded for the book's checks.
+    """
+    import IPython
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    from myst_nb.ext.glue import GLUE_PREFIX
+
+    fig = fig if fig is not None else plt.gcf()
+    smallest = text_px(fig)
+    bundle, metadata = IPython.core.formatters.format_display_data(fig)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    metadata[META] = {"figure": name, "min_text_px": round(smallest, 1),
+                      "width_px": round(fig.get_figwidth() * fig.dpi)}
+    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
+    plt.close(fig)
+
+
+def device_words(device: Any = None) -> str:
+    """``"a 2-core CPU, AMD EPYC ..."`` or ``"an NVIDIA H200 GPU"``: the device, in words."""
+    import torch
+
+    from ..machine import cpu_model, usable_cores
+
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    if dev.type == "cuda" and torch.cuda.is_available():
+        return f"a {torch.cuda.get_device_name(dev)} GPU"
+    return f"a {usable_cores()}-core CPU, {cpu_model()}"
+
+
+def say_data(what: str, *, generated: bool, profile: str, device: Any = None, note: str = ""):
+    """The sentence beside a run's numbers: which data, which profile, which device.
+
+    ``what`` names the data in words (e.g. ``"1,000 CIFAR-10 training images"``). With
+    ``generated`` the sentence is a warning admonition saying that the numbers say nothing about
+    the paper. The returned object records the data's kind for ``python -m alexnet book``.
+    """
+    from IPython.display import Markdown
+
+    ran = f"under the `{profile}` profile on {device_words(device)}"
+    if generated:
+        text = (f"```{{warning}}\n**Generated data.** These numbers come from {what}, {ran}: no real data "
+                f"was found, so they show that the code runs and say nothing about the paper. "
+                f"{note}\n```")
+    else:
+        text = f"*The numbers below come from {what}, {ran}.* {note}".rstrip()
+    return _Noted(text, {"data": "generated" if generated else "real", "what": what, "profile": profile})
+
+
+class _Noted:
+    """Markdown that carries :data:`META` metadata into its notebook output."""
+
+    def __init__(self, markdown: str, facts: dict):
+        self.markdown = markdown
+        self.facts = facts
+
+    def _repr_markdown_(self):
+        return self.markdown, {META: self.facts}
+
+    def __repr__(self) -> str:
+        return self.markdown
