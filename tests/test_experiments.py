@@ -297,3 +297,92 @@ def test_describe_full_says_how_to_make_a_missing_run_and_cites_a_present_one():
          "provenance": {"device": "NVIDIA H100", "date": "2026-11-28", "wall_seconds": 60.0, "git_commit": "abc"}}
     text = describe_full("lrn", r)
     assert "**agrees**" in text and "NVIDIA H100" in text and "LRN lowered error." in text
+
+
+# ----------------------------------------------------------------------------- resumable records
+def test_t_interval_and_verdict_use_the_95_percent_interval():
+    from alexnet.experiments.common import t_interval
+
+    lo, hi = t_interval([1.0, 2.0, 3.0])  # mean 2, std 1, n 3: t(2) = 4.303
+    assert math.isclose(hi - 2.0, 4.303 / math.sqrt(3), rel_tol=1e-6) and math.isclose(lo + hi, 4.0)
+    assert t_interval([1.0]) is None
+    v = verdict([0.01, 0.03], "claim", "x")  # positive mean, but two seeds give a wide interval
+    assert v["verdict"] == "inconclusive" and v["interval"][0] < 0 < v["interval"][1]
+    assert verdict([0.02], "claim", "x")["verdict"] == "inconclusive"  # one seed: no interval
+
+
+def test_records_skip_finished_runs_and_drop_a_half_written_line(tmp_path):
+    from alexnet.experiments.records import Records
+
+    path = tmp_path / "r.records.jsonl"
+    calls = []
+    rec = Records(path, {"data": "x"})
+    assert rec.run({"seed": 0}, lambda: calls.append(0) or {"v": (1, 2), "seconds": 1.5}) == {"v": [1, 2], "seconds": 1.5}
+    with open(path, "a") as f:
+        f.write('{"key": {"seed": 1}, "cont')  # a kill in the middle of a write
+    again = Records(path, {"data": "x"})
+    assert len(again) == 1 and path.read_text().endswith("\n")
+    assert again.run({"seed": 0}, lambda: calls.append(1) or {}) == {"v": [1, 2], "seconds": 1.5}
+    again.replay = True
+    assert again.run({"seed": 1}, lambda: calls.append(2) or {}) is None
+    assert calls == [0]
+    other = Records(path, {"data": "y"})  # another data set: nothing reused
+    assert len(other) == 0 and other.ignored == 1
+    assert len(Records(path, {"data": "x"}, fresh=True)) == 0 and not path.exists()
+    path.write_text("not json\n")
+    with pytest.raises(ValueError, match="line 1"):
+        Records(path, {"data": "x"})
+
+
+_KILLABLE = """
+import sys
+from alexnet.experiments import run
+import torch
+torch.set_num_threads(1)
+run("lrn", "ci", out=sys.argv[1], device="cpu", resume=True, train_per_class=6, test_per_class=3, seeds=3,
+    widths=[2, 2, 4], batch_size=16, epochs=2.0)
+"""
+
+
+def _records(path: Path) -> list[dict]:
+    out = []
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        rec = dict(r["record"])
+        rec.pop("seconds")
+        rec["test_curve"] = [c[:2] for c in rec["test_curve"]]  # drop the wall-clock column
+        out.append((json.dumps(r["key"], sort_keys=True), rec))
+    return sorted(out, key=lambda x: x[0])
+
+
+@pytest.mark.slow
+def test_a_killed_experiment_continues_and_ends_with_the_records_of_an_unstopped_one(no_data):
+    import os
+    import signal
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    whole = no_data / "whole" / "lrn.json"
+    subprocess.run([sys.executable, "-c", _KILLABLE, str(whole)], check=True, env=env, cwd=ROOT, timeout=600)
+    cut = no_data / "cut" / "lrn.json"
+    recs = cut.with_name("lrn.records.jsonl")
+    proc = subprocess.Popen([sys.executable, "-c", _KILLABLE, str(cut)], env=env, cwd=ROOT)
+    deadline = time.monotonic() + 600
+    while not (recs.exists() and recs.read_text().count("\n") >= 2):
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = recs.read_text().count("\n")
+    partial = json.loads(cut.read_text())  # the partial result written after a finished run
+    assert partial["progress"]["complete"] is False and kept - 1 <= partial["progress"]["records"] <= kept
+    assert 2 <= kept < 6
+    subprocess.run([sys.executable, "-c", _KILLABLE, str(cut)], check=True, env=env, cwd=ROOT, timeout=600)
+    done = json.loads(cut.read_text())
+    assert done["progress"]["complete"] is True and done["progress"]["records"] == 6
+    assert done["progress"]["trained_now"] == 6 - kept
+    assert _records(recs) == _records(whole.with_name("lrn.records.jsonl"))
+    full = json.loads(whole.read_text())
+    assert done["summary"] == full["summary"] and done["verdict"] == full["verdict"]

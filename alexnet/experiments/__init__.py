@@ -9,7 +9,9 @@ to the paper's words. The same runs are available from the command line::
     python -m alexnet experiment lrn --profile full --device cuda --out results/lrn/full.json
 
 Profiles: ``ci`` (minutes on two CPU cores; subsets of CIFAR-10, or generated data when no
-CIFAR-10 is found -- said in the output and the JSON) and ``full`` (the real setting, for a GPU).
+CIFAR-10 is found -- said in the output and the JSON) and ``full`` (all of CIFAR-10). Every
+finished training run is recorded beside the JSON (:mod:`.records`): a stopped experiment,
+run again, continues where it stopped.
 """
 from __future__ import annotations
 
@@ -37,7 +39,11 @@ def get(name: str) -> ModuleType:
 
 def run(name: str, profile: str = "ci", *, out: str | Path | None = None, device: str | None = "auto",
         data: str | Path | None = None, progress: bool = False, command: str | None = None,
-        **overrides: Any) -> dict:
-    """Run experiment ``name`` under ``profile`` (settings overridden by ``overrides``); write and return its JSON."""
+        resume: bool | None = None, **overrides: Any) -> dict:
+    """Run experiment ``name`` under ``profile`` (settings overridden by ``overrides``); write and return its JSON.
+
+    Finished runs are recorded beside the JSON and reused by a rerun (``resume``; default: every
+    profile but ``ci``), so a stopped experiment continues where it stopped.
+    """
     return execute(get(name), profile, out=out, device=device, data=data, progress=progress, command=command,
-                   **overrides)
+                   resume=resume, **overrides)

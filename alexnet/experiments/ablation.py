@@ -2,26 +2,22 @@
 
 Each variant is a :class:`alexnet.small_nets.CifarNet` configuration plus training overrides. For
 every seed, every variant is trained with the same seed (same initial draw where the shapes agree,
-same batches), so differences are paired by seed. Seeds are run in order and the next seed is not
-started after ``deadline`` (the wall-clock guard of the GPU job): the JSON then has fewer seeds,
-which it says.
+same batches), so differences are paired by seed. Each (variant, seed) run is one record
+(:mod:`.records`): written as soon as it ends, and not trained again when the experiment is rerun.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import torch
 
 from ..small_nets import CifarNet
-from .common import hard_deadline, summarise, verdict
+from .common import summarise, verdict
 from .engine import TrainConfig, train
+from .records import Records
 from .tensors import TensorData
 
-__all__ = ["train_config", "compare", "paired"]
-
-#: Settings of the ablation regime, shared by every ablation profile.
-REGIME_KEYS = ("epochs", "lr", "weight_decay", "crop", "lr_drop_at", "batch_size")
+__all__ = ["train_config", "compare", "paired", "table"]
 
 
 def train_config(s: dict, **over) -> TrainConfig:
@@ -33,37 +29,37 @@ def train_config(s: dict, **over) -> TrainConfig:
 
 
 def compare(variants: dict[str, tuple[dict, dict]], s: dict, data: TensorData, device: torch.device,
-            progress: bool = False, deadline: float | None = None, after_train=None) -> dict[str, list[dict]]:
+            records: Records, progress: bool = False, after_train=None) -> dict[str, list[dict]]:
     """Train every variant (``name -> (CifarNet kwargs, TrainConfig overrides)``) for each seed.
 
     Returns ``name -> [run, ...]`` where a run has the seed, final test and (eval-mode) training
-    error, the overfitting gap (test - train), the test-error curve and the seconds taken.
-    ``after_train(name, model, run)`` may add measurements to a run.
+    error, the overfitting gap (test - train), the test-error curve and the seconds taken; only
+    seeds that every variant has finished are returned (the comparison is paired).
+    ``after_train(name, model, run, history)`` may add measurements to a run.
     """
-    runs: dict[str, list[dict]] = {name: [] for name in variants}
+    runs: dict[str, dict[int, dict]] = {name: {} for name in variants}
     for seed in range(s["seeds"]):
-        if seed > 0 and deadline is not None and time.perf_counter() > deadline:
-            break
         for name, (net_kw, cfg_over) in variants.items():
-            torch.manual_seed(seed)
             cfg = train_config(s, **cfg_over)
-            model = CifarNet(len(data.classes), input_size=cfg.crop or data.train_x.shape[-1], **net_kw)
-            h = train(model, data, cfg, seed=seed, device=device, deadline=hard_deadline(deadline, s), progress=progress,
-                      desc=f"{name} seed={seed}")
-            run = {"seed": seed, "test_error": h["final_test_error"], "train_error": h["final_train_error"],
-                   "gap": h["final_test_error"] - h["final_train_error"], "epochs_trained": h["epochs_trained"],
-                   "truncated": h["truncated"], "diverged": h["diverged"], "test_curve": h["epochs"],
-                   "train_curve": h["chunks"], "seconds": h["seconds"]}
-            if after_train is not None:
-                after_train(name, model, run, h)
-            runs[name].append(run)
-        if seed > 0 and any(rs[-1]["truncated"] for rs in runs.values() if rs and rs[-1]["seed"] == seed):
-            for rs in runs.values():  # a seed cut short by the deadline is dropped (seed 0 is always kept)
-                if rs and rs[-1]["seed"] == seed:
-                    rs.pop()
-            break
-    n = min(len(v) for v in runs.values())
-    return {name: v[:n] for name, v in runs.items()}  # paired: only seeds every variant finished
+            net = dict(num_classes=len(data.classes), input_size=cfg.crop or data.train_x.shape[-1], **net_kw)
+
+            def one(name=name, cfg=cfg, net=net, seed=seed) -> dict:
+                torch.manual_seed(seed)
+                model = CifarNet(**net)
+                h = train(model, data, cfg, seed=seed, device=device, progress=progress, desc=f"{name} seed={seed}")
+                run = {"seed": seed, "test_error": h["final_test_error"], "train_error": h["final_train_error"],
+                       "gap": h["final_test_error"] - h["final_train_error"], "epochs_trained": h["epochs_trained"],
+                       "diverged": h["diverged"], "test_curve": h["epochs"], "train_curve": h["chunks"],
+                       "seconds": h["seconds"]}
+                if after_train is not None:
+                    after_train(name, model, run, h)
+                return run
+
+            run = records.run({"variant": name, "seed": seed, "net": net, "train": asdict(cfg)}, one)
+            if run is not None:
+                runs[name][seed] = run
+    common = sorted(set.intersection(*(set(r) for r in runs.values()))) if runs else []
+    return {name: [rs[seed] for seed in common] for name, rs in runs.items()}
 
 
 def table(runs: dict[str, list[dict]], keys=("test_error", "train_error", "gap")) -> dict[str, dict]:

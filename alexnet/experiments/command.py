@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Run one experiment and write results/<experiment>/<profile>.json.")
     p.add_argument("name", help=f"one of {', '.join(sorted(EXPERIMENTS))}")
     p.add_argument("--profile", default="ci", choices=("ci", "full"),
-                   help="ci: minutes on two CPU cores (subsets); full: the real setting, for a GPU")
+                   help="ci: minutes on two CPU cores (subsets); full: all of CIFAR-10 (hours on a CPU)")
     p.add_argument("--out", help="JSON file to write (default results/<experiment>/<profile>.json)")
     p.add_argument("--seeds", type=int, help="number of seeds (default: the profile's)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
@@ -36,18 +36,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override a profile setting (JSON value), e.g. --set max_epochs=2; repeatable")
     p.add_argument("--progress", action="store_true", help="show progress bars")
+    p.add_argument("--threads", type=int, help="CPU threads of torch (torch.set_num_threads; default: torch's)")
+    p.add_argument("--fresh", action="store_true",
+                   help="discard the finished runs recorded beside the JSON (default: reuse them and continue; "
+                        "the ci profile always starts afresh)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from . import run as run_experiment
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise AlexNetError(f"--threads must be at least 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     overrides = _parse_set(args.set)
     if args.seeds is not None:
         overrides["seeds"] = args.seeds
     command = "python -m alexnet " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["experiment"] else None
     result = run_experiment(args.name, args.profile, out=args.out, device=args.device, data=args.data,
-                            progress=args.progress, command=command, **overrides)
+                            progress=args.progress, command=command, resume=False if args.fresh else None,
+                            **overrides)
+    done = result["progress"]
+    print(f"{done['records']} runs recorded, {done['trained_now']} of them trained by this command")
     print(f"{result['experiment']} ({result['profile']}, {result['provenance']['device']}, "
           f"{result['provenance']['wall_seconds']:.0f} s): {result['verdict']} -- {result['explanation']}")
     if result["data"]["synthetic"]:

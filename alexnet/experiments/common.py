@@ -1,11 +1,14 @@
 """What every experiment shares: settings, data, provenance, statistics over seeds, verdicts, JSON.
 
 An experiment module defines ``NAME``, ``SECTION``, ``PAPER_CLAIM`` (the paper's words),
-``PROFILES`` (``ci``: minutes on two CPU cores; ``full``: the real setting, for a GPU), ``CHECKS``
-and ``compute(settings, data, device, progress, deadline) -> dict``. :func:`execute` resolves the
-settings, loads CIFAR-10 (or, under ``ci`` only, a generated stand-in when none is found -- said
-plainly in the JSON), runs ``compute`` and writes ``results/<experiment>/<profile>.json`` with
-provenance: command, git commit, device, date, wall time, data set.
+``PROFILES`` (``ci``: minutes on two CPU cores; ``full``: all of CIFAR-10), ``CHECKS`` and
+``compute(settings, data, device, records, progress) -> dict``, which trains each of its runs
+through ``records.run(key, train)`` (:mod:`.records`). :func:`execute` resolves the settings,
+loads CIFAR-10 (or, under ``ci`` only, a generated stand-in when none is found -- said plainly in
+the JSON), runs ``compute`` and writes ``results/<experiment>/<profile>.json`` with provenance:
+command, git commit, device, date, wall time, data set. The JSON is rewritten after every finished
+run with ``progress.complete = false`` and the summaries of the runs done so far, so a stopped
+experiment leaves a partial result, and running it again continues where it stopped.
 """
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ import json
 import math
 import os
 import platform
-import shlex
 import subprocess
 import sys
 import time
@@ -26,9 +28,10 @@ import torch
 
 from .. import machine
 from ..profiles import resolve
+from .records import Records, records_path
 from .tensors import load_cifar10
 
-__all__ = ["ROOT", "execute", "hard_deadline", "summarise", "verdict", "resolve_device", "device_name", "git_commit",
+__all__ = ["ROOT", "execute", "summarise", "verdict", "t_interval", "resolve_device", "device_name", "git_commit",
            "result_path", "load_result", "COMMON_CHECKS"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -38,8 +41,11 @@ COMMON_CHECKS = {
     "seeds": lambda v: isinstance(v, int) and v >= 1,
     "train_per_class": lambda v: v is None or v >= 1,
     "test_per_class": lambda v: v is None or v >= 1,
-    "max_seconds": lambda v: v is None or v > 0,
 }
+
+#: Two-sided 95% quantiles of Student's t distribution for 1..30 degrees of freedom.
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 
 
 def resolve_device(device: str | None = "auto") -> torch.device:
@@ -82,35 +88,47 @@ def summarise(values: list[float | None]) -> dict[str, Any]:
     return {"mean": mean, "std": std, "min": min(vals), "max": max(vals), "n": n, "values": list(values)}
 
 
+def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float] | None:
+    """The 95% confidence interval of the mean of ``values`` (Student's t; ``None`` for fewer than 2)."""
+    if level != 0.95:
+        raise ValueError("only the 95% interval is tabulated")
+    s = summarise(values)
+    if s["n"] < 2:
+        return None
+    t = _T95[s["n"] - 2] if s["n"] - 1 <= len(_T95) else 1.96
+    half = t * s["std"] / math.sqrt(s["n"])
+    return (s["mean"] - half, s["mean"] + half)
+
+
 def verdict(improvements: list[float], claim: str, what: str, min_effect: float = 0.0) -> dict[str, Any]:
     """Does the paper's claimed improvement show up? ``improvements`` > 0 means "as the paper says".
 
-    "agrees": the mean improvement is positive and larger than both one standard error over seeds
-    and ``min_effect`` (the resolution of the measurement, e.g. three test images' worth of error);
-    "disagrees": negative by as much; else "inconclusive" (within the noise).
-    ``agrees_with_paper`` is true only for "agrees".
+    One improvement per seed (paired differences). The 95% confidence interval of their mean
+    decides: "agrees" when the whole interval lies above ``min_effect`` (the resolution of the
+    measurement, e.g. three test images' worth of error), "disagrees" when it lies below
+    ``-min_effect``, else "inconclusive": our scale cannot tell. With one seed there is no interval
+    and the verdict is "inconclusive". ``agrees_with_paper`` is true only for "agrees".
     """
     s = summarise(improvements)
+    interval = t_interval(improvements)
     if s["n"] == 0:
         word = "inconclusive"
         text = f"no finished runs, so nothing to compare for {what}"
     else:
-        se = max(s["std"] / math.sqrt(s["n"]) if s["n"] > 1 else 0.0, min_effect)
-        if s["mean"] > se:
+        if interval is not None and interval[0] > min_effect:
             word = "agrees"
-        elif s["mean"] < -se:
+        elif interval is not None and interval[1] < -min_effect:
             word = "disagrees"
         else:
             word = "inconclusive"
-        text = (f"{what}: mean {s['mean']:+.4f} (std {s['std']:.4f} over {s['n']} seed(s); positive = as the paper "
-                f"says) -> {word}" + (f" (within max(one standard error, {min_effect:.4f}) of zero)" if word == "inconclusive" else ""))
+        ci = (f"95% interval [{interval[0]:+.4f}, {interval[1]:+.4f}]" if interval is not None
+              else "no interval from one seed")
+        text = (f"{what}: mean {s['mean']:+.4f} over {s['n']} seed(s), {ci}; positive = as the paper says -> {word}"
+                + (f" (the interval does not clear +/-{min_effect:.4f})" if word == "inconclusive" and interval
+                   else ""))
     return {"paper_claim": claim, "verdict": word, "agrees_with_paper": word == "agrees", "explanation": text,
-            "improvement": s}
-
-
-def hard_deadline(deadline: float | None, s: dict) -> float | None:
-    """Where a run is cut short: the soft ``deadline`` (no new seed after it) plus 30% of ``max_seconds``."""
-    return None if deadline is None else deadline + 0.3 * s["max_seconds"]
+            "improvement": s, "interval": list(interval) if interval is not None else None,
+            "min_effect": min_effect}
 
 
 def result_path(name: str, profile: str, root: Path = ROOT) -> Path:
@@ -126,12 +144,14 @@ def load_result(name: str, profile: str = "full", root: Path = ROOT) -> dict | N
 
 def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = None, device: str | None = "auto",
             data: str | Path | None = None, progress: bool = False, command: str | None = None,
-            **overrides: Any) -> dict:
-    """Run experiment module ``exp`` under ``profile`` and write its JSON; returns the result.
+            resume: bool | None = None, **overrides: Any) -> dict:
+    """Run experiment ``exp`` under ``profile`` and write its JSON; returns the result.
 
     ``out``: the JSON file (default ``results/<experiment>/<profile>.json``); a folder means
     ``<folder>/<experiment>/<profile>.json``. ``overrides`` replace profile settings (``None`` =
-    keep). Under ``ci`` a missing CIFAR-10 falls back to generated data; under ``full`` it is an error.
+    keep). Under ``ci`` a missing CIFAR-10 falls back to generated data; under ``full`` it is an
+    error. ``resume`` (default: every profile but ``ci``) reuses the finished runs recorded beside
+    the JSON (:mod:`.records`); ``resume=False`` starts afresh.
     """
     settings = resolve(exp.PROFILES, profile, {**COMMON_CHECKS, **getattr(exp, "CHECKS", {})}, **overrides)
     dev = resolve_device(device)
@@ -145,39 +165,62 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
     tensors = tensors.to(dev)
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    deadline = start + settings["max_seconds"] if settings.get("max_seconds") else None
-    body = exp.compute(settings, tensors, dev, progress=progress, deadline=deadline)
     if command is None:
         given = " ".join(f"--set {k}={json.dumps(v)}" for k, v in overrides.items() if v is not None)
         command = f"python -m alexnet experiment {exp.NAME} --profile {profile}" + (f" {given}" if given else "")
-    result = {
-        "experiment": exp.NAME,
-        "profile": profile,
-        "paper_section": exp.SECTION,
-        "paper_claim": exp.PAPER_CLAIM,
-        "setting_note": settings.get("note", ""),
-        "settings": settings,
-        "data": {"description": tensors.description, "synthetic": tensors.synthetic, "root": tensors.root,
-                 "train_images": len(tensors.train_y), "test_images": len(tensors.test_y),
-                 "decoded_from_cache": bool(tensors.stats.get("from_cache", False)), "load_seconds": round(load_seconds, 2)},
-        **body,
-        "provenance": {
-            "command": command,
-            "git_commit": git_commit(),
-            "device": device_name(dev),
-            "date": datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="seconds"),
-            "wall_seconds": round(time.perf_counter() - start, 2),
-            "python": sys.version.split()[0],
-            "host": platform.node(),
-        },
-    }
     path = Path(out) if out is not None else result_path(exp.NAME, profile)
     if path.suffix != ".json":
         path = path / exp.NAME / f"{profile}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1, default=_jsonable) + "\n")
-    result["path"] = str(path)
-    return result
+    commit = git_commit()
+    context = {"experiment": exp.NAME, "data": tensors.description.split(" from ")[0], "synthetic": tensors.synthetic,
+               "train_images": len(tensors.train_y), "test_images": len(tensors.test_y), "device_type": dev.type}
+    records = Records(records_path(path), context, fresh=not (profile != "ci" if resume is None else resume),
+                      stamp={"git_commit": commit, "device": device_name(dev)})
+
+    def result(complete: bool) -> dict:
+        records.replay = not complete
+        try:
+            body = exp.compute(settings, tensors, dev, records, progress=progress and complete)
+        finally:
+            records.replay = False
+        res = {
+            "experiment": exp.NAME,
+            "profile": profile,
+            "paper_section": exp.SECTION,
+            "paper_claim": exp.PAPER_CLAIM,
+            "setting_note": settings.get("note", ""),
+            "settings": settings,
+            "data": {"description": tensors.description, "synthetic": tensors.synthetic, "root": tensors.root,
+                     "train_images": len(tensors.train_y), "test_images": len(tensors.test_y),
+                     "decoded_from_cache": bool(tensors.stats.get("from_cache", False)),
+                     "load_seconds": round(load_seconds, 2)},
+            "progress": {"complete": complete, **records.provenance()},
+            **body,
+            "provenance": {
+                "command": command,
+                "git_commit": commit,
+                "device": device_name(dev),
+                "date": datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="seconds"),
+                "wall_seconds": round(time.perf_counter() - start, 2),
+                "python": sys.version.split()[0],
+                "host": platform.node(),
+            },
+        }
+        _write_json(path, res)
+        return res
+
+    records.on_new = lambda: result(complete=False)
+    res = result(complete=True)
+    res["path"] = str(path)
+    return res
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically (a kill never leaves half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, default=_jsonable) + "\n")
+    os.replace(tmp, path)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -189,6 +232,3 @@ def _jsonable(obj: Any) -> Any:
         return str(obj)
     return str(obj)
 
-
-def shell_join(argv: list[str]) -> str:
-    return " ".join(shlex.quote(a) for a in argv)

@@ -21,6 +21,7 @@ from ..layers import PaperDropout
 from .ablation import compare, paired, table
 from .common import summarise
 from .engine import evaluate
+from .records import Records
 from .tensors import TensorData
 
 NAME = "dropout"
@@ -32,12 +33,12 @@ PAPER_CLAIM = ("\"At test time, we use all the neurons but multiply their output
 PROFILES = {
     "ci": dict(train_per_class=50, test_per_class=50, seeds=2, widths=[8, 8, 16], hidden=[256, 256], p=0.5,
                epochs=15.0, lr=0.05, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=32,
-               train_eval_size=1000, max_seconds=600.0,
+               train_eval_size=1000,
                note=("ci profile: 500 CIFAR-10 training images, a narrower net (8/8/16 kernels, 256/256 hidden), "
                      "15 epochs in batches of 32, 2 seeds: a smoke-scale rerun, not the paper's setting")),
     "full": dict(train_per_class=1000, test_per_class=None, seeds=3, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
                  epochs=25.0, lr=0.02, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
-                 train_eval_size=10000, max_seconds=28.0,
+                 train_eval_size=10000,
                  note=("full profile: a 10,000-image subset of CIFAR-10 (to make overfitting visible), no augmentation, "
                        "25 epochs, 3 seeds; the full test set")),
 }
@@ -59,14 +60,13 @@ def _unscaled_test_error(name, model, run, hist, data: TensorData) -> None:
         m.p = p
 
 
-def compute(s: dict, data: TensorData, device: torch.device, progress: bool = False,
-            deadline: float | None = None) -> dict:
+def compute(s: dict, data: TensorData, device: torch.device, records: Records, progress: bool = False) -> dict:
     """Train without dropout, with the paper's dropout and with inverted dropout for each seed."""
     net = dict(widths=s["widths"], hidden=s["hidden"], lrn=True)
     variants = {"none": ({**net, "dropout": 0.0}, {}),
                 "paper": ({**net, "dropout": s["p"], "dropout_mode": "paper"}, {}),
                 "inverted": ({**net, "dropout": s["p"], "dropout_mode": "inverted"}, {})}
-    runs = compare(variants, s, data, device, progress, deadline,
+    runs = compare(variants, s, data, device, records, progress,
                    after_train=lambda *a: _unscaled_test_error(*a, data=data))
     gap = paired(runs, "paper", "none", "gap", PAPER_CLAIM,
                  "overfitting gap without dropout minus gap with the paper's dropout", len(data.test_y))

@@ -10,8 +10,8 @@ and the paper's SGD update (:class:`alexnet.PaperSGD`, Section 5). The loop reco
 * at the end, the error on (a subset of) the *training* images with test-time preprocessing and
   the network in evaluation mode -- the overfitting gap is test error minus this.
 
-Training stops early once ``target_train_error`` is reached, when the loss becomes NaN
-(``diverged``) or at ``deadline`` (``truncated``: a wall-clock guard for the GPU job).
+Training stops early once ``target_train_error`` is reached or when the loss becomes NaN
+(``diverged``); how much is trained never depends on wall-clock time.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from torch import nn
 from ..optim import PaperSGD
 from .tensors import TensorData, centre_crop, channel_stats, normalise, pca_lighting, random_crop_flip, rgb_pca
 
-__all__ = ["TrainConfig", "train", "evaluate", "seed_everything"]
+__all__ = ["TrainConfig", "train", "evaluate"]
 
 
 @dataclass
@@ -45,10 +45,7 @@ class TrainConfig:
     checks_per_epoch: int = 4
     train_eval_size: int = 10000     # training images scored at the end (eval mode, no augmentation)
     input_norm: str = "standardise"  # per-channel (x - mean) / std; "centre": x - mean (the paper's raw RGB)
-
-
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
+    channels_last: bool = True       # memory layout only (same function); about 2x faster on CPUs
 
 
 @torch.no_grad()
@@ -62,25 +59,37 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean: torch.Ten
         xb = x[i:i + batch_size]
         if crop is not None and crop < xb.shape[-1]:
             xb = centre_crop(xb, crop)
-        wrong += (model(normalise(xb, mean, std)).argmax(1) != y[i:i + batch_size]).sum()
+        xb = normalise(xb, mean, std).contiguous(memory_format=_layout(model))
+        wrong += (model(xb).argmax(1) != y[i:i + batch_size]).sum()
     model.train(was_training)
     return float(wrong) / max(len(x), 1)
 
 
+def _layout(model: nn.Module) -> torch.memory_format:
+    """The memory format of ``model``'s first 4-d weight (inputs are laid out to match it)."""
+    for p in model.parameters():
+        if p.dim() == 4:
+            return torch.channels_last if p.is_contiguous(memory_format=torch.channels_last) and \
+                not p.is_contiguous() else torch.contiguous_format
+    return torch.contiguous_format
+
+
 def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0,
-          device: str | torch.device = "cpu", deadline: float | None = None, progress: bool = False,
-          desc: str = "") -> dict:
+          device: str | torch.device = "cpu", progress: bool = False, desc: str = "") -> dict:
     """Train ``model`` on ``data`` (already on ``device``) as ``cfg`` says; returns the history.
 
     The result holds ``chunks`` (epoch, running train error, running loss), ``epochs``
     (epoch, test error, seconds), ``epochs_to_target`` (``None`` if not reached),
-    ``final_test_error``, ``final_train_error`` (eval mode), ``diverged``, ``truncated``, ``seconds``.
+    ``final_test_error``, ``final_train_error`` (eval mode), ``diverged``, ``seconds``.
     """
     device = torch.device(device)
     torch.manual_seed(seed)
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     model.to(device).train()
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+    layout = _layout(model)
     opt = PaperSGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     if cfg.input_norm not in ("standardise", "centre"):
         raise ValueError(f"input_norm must be 'standardise' or 'centre', got {cfg.input_norm!r}")
@@ -99,7 +108,7 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0
     cpe = max(1, min(cfg.checks_per_epoch, steps_per_epoch))
     marks = {round(steps_per_epoch * (j + 1) / cpe) % steps_per_epoch for j in range(cpe)}
     drop_step = round(cfg.lr_drop_at * total_steps) if cfg.lr_drop_at else None
-    hist: dict = {"chunks": [], "epochs": [], "epochs_to_target": None, "diverged": False, "truncated": False,
+    hist: dict = {"chunks": [], "epochs": [], "epochs_to_target": None, "diverged": False,
                   "config": asdict(cfg), "seed": seed}
     wrong = torch.zeros((), device=device)
     loss_sum = torch.zeros((), device=device)
@@ -125,7 +134,7 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0
         xb = xb.float()
         if eig is not None:
             xb = pca_lighting(xb, eig[0], eig[1], cfg.pca_std, gen)
-        out = model(normalise(xb, mean, std))
+        out = model(normalise(xb, mean, std).contiguous(memory_format=layout))
         loss = F.cross_entropy(out, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -153,9 +162,6 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0
                 test_err = evaluate(model, data.test_x, data.test_y, mean, std, cfg.crop)
                 hist["epochs"].append([round(epoch, 4), test_err, round(time.perf_counter() - start, 3)])
             if hist["epochs_to_target"] is not None:
-                break
-            if deadline is not None and time.perf_counter() > deadline:
-                hist["truncated"] = True
                 break
     if bar is not None:
         bar.close()

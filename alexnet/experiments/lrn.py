@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from .ablation import compare, paired, table
+from .records import Records
 from .tensors import TensorData
 
 NAME = "lrn"
@@ -27,11 +28,11 @@ REGIME_FULL = dict(epochs=8.0, lr=0.01, weight_decay=5e-4, crop=24, lr_drop_at=0
                    train_eval_size=10000)
 
 PROFILES = {
-    "ci": dict(train_per_class=300, test_per_class=50, seeds=2, widths=[8, 8, 16], max_seconds=600.0,
+    "ci": dict(train_per_class=300, test_per_class=50, seeds=2, widths=[8, 8, 16],
                **REGIME_CI,
                note=("ci profile: 3,000 CIFAR-10 training images, a narrower net (8/8/16), 6 epochs in batches of 32, 2 seeds: a "
                      "smoke-scale rerun, not the paper's setting")),
-    "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64], max_seconds=28.0,
+    "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64],
                  **REGIME_FULL,
                  note=("full profile: all 50,000 CIFAR-10 training images, 8 epochs per run (the paper trained its "
                        "CIFAR-10 nets far longer), 3 seeds")),
@@ -39,12 +40,11 @@ PROFILES = {
 CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "crop": lambda v: v is None or 8 <= v <= 32}
 
 
-def compute(s: dict, data: TensorData, device: torch.device, progress: bool = False,
-            deadline: float | None = None) -> dict:
+def compute(s: dict, data: TensorData, device: torch.device, records: Records, progress: bool = False) -> dict:
     """Train the net with and without LRN for each seed; the verdict is on the test error."""
     variants = {"with_lrn": (dict(widths=s["widths"], lrn=True), {}),
                 "without_lrn": (dict(widths=s["widths"], lrn=False), {})}
-    runs = compare(variants, s, data, device, progress, deadline)
+    runs = compare(variants, s, data, device, records, progress)
     v = paired(runs, "with_lrn", "without_lrn", "test_error", PAPER_CLAIM,
                "test error without LRN minus test error with LRN", len(data.test_y))
     return {"summary": table(runs), "paper_errors": PAPER_ERRORS, **v, "runs": runs}

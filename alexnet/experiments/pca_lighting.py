@@ -12,6 +12,7 @@ import torch
 
 from .ablation import compare, paired, table
 from .lrn import REGIME_CI, REGIME_FULL
+from .records import Records
 from .tensors import TensorData, rgb_pca
 
 NAME = "pca_lighting"
@@ -21,11 +22,11 @@ PAPER_CLAIM = ("\"This scheme approximately captures an important property of na
                "the top-1 error rate by over 1%.\"")
 
 PROFILES = {
-    "ci": dict(train_per_class=300, test_per_class=50, seeds=2, widths=[8, 8, 16], max_seconds=600.0,
+    "ci": dict(train_per_class=300, test_per_class=50, seeds=2, widths=[8, 8, 16],
                pca_std=0.1, **REGIME_CI,
                note=("ci profile: 3,000 CIFAR-10 training images, a narrower net (8/8/16), 6 epochs in batches of 32, 2 seeds: a "
                      "smoke-scale rerun, not the paper's setting")),
-    "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64], max_seconds=28.0,
+    "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64],
                  pca_std=0.1, **REGIME_FULL,
                  note="full profile: all 50,000 CIFAR-10 training images, 8 epochs per run, 3 seeds"),
 }
@@ -33,15 +34,14 @@ CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "pca_std": lambda v:
           "crop": lambda v: v is None or 8 <= v <= 32}
 
 
-def compute(s: dict, data: TensorData, device: torch.device, progress: bool = False,
-            deadline: float | None = None) -> dict:
+def compute(s: dict, data: TensorData, device: torch.device, records: Records, progress: bool = False) -> dict:
     """Train with and without PCA lighting for each seed; the verdict is on the test error."""
     if "rgb_pca" not in data.stats:
         data.stats["rgb_pca"] = rgb_pca(data.train_x.cpu())
     eigval, eigvec = data.stats["rgb_pca"]
     variants = {"with_pca": (dict(widths=s["widths"], lrn=True), {"pca_std": s["pca_std"]}),
                 "without_pca": (dict(widths=s["widths"], lrn=True), {})}
-    runs = compare(variants, s, data, device, progress, deadline)
+    runs = compare(variants, s, data, device, records, progress)
     v = paired(runs, "with_pca", "without_pca", "test_error", PAPER_CLAIM,
                "test error without PCA lighting minus test error with it", len(data.test_y))
     return {"summary": table(runs), "eigenvalues": eigval.tolist(), "eigenvectors": eigvec.tolist(), **v,

@@ -12,6 +12,7 @@ import torch
 
 from .ablation import compare, paired, table
 from .lrn import REGIME_CI, REGIME_FULL
+from .records import Records
 from .tensors import TensorData
 
 NAME = "pooling"
@@ -22,23 +23,22 @@ PAPER_CLAIM = ("\"This scheme reduces the top-1 and top-5 error rates by 0.4% an
                "difficult to overfit.\"")
 
 PROFILES = {
-    "ci": dict(train_per_class=300, test_per_class=50, seeds=2, widths=[8, 8, 16], max_seconds=600.0,
+    "ci": dict(train_per_class=300, test_per_class=50, seeds=2, widths=[8, 8, 16],
                **REGIME_CI,
                note=("ci profile: 3,000 CIFAR-10 training images, a narrower net (8/8/16), 6 epochs in batches of 32, 2 seeds: a "
                      "smoke-scale rerun, not the paper's setting")),
-    "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64], max_seconds=28.0,
+    "full": dict(train_per_class=None, test_per_class=None, seeds=3, widths=[32, 32, 64],
                  **REGIME_FULL,
                  note="full profile: all 50,000 CIFAR-10 training images, 8 epochs per run, 3 seeds"),
 }
 CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "crop": lambda v: v is None or 8 <= v <= 32}
 
 
-def compute(s: dict, data: TensorData, device: torch.device, progress: bool = False,
-            deadline: float | None = None) -> dict:
+def compute(s: dict, data: TensorData, device: torch.device, records: Records, progress: bool = False) -> dict:
     """Train the net with 3/2 and with 2/2 pooling for each seed; verdicts on test error and gap."""
     variants = {"overlapping": (dict(widths=s["widths"], lrn=True, pool="overlapping"), {}),
                 "non_overlapping": (dict(widths=s["widths"], lrn=True, pool="non-overlapping"), {})}
-    runs = compare(variants, s, data, device, progress, deadline)
+    runs = compare(variants, s, data, device, records, progress)
     v = paired(runs, "overlapping", "non_overlapping", "test_error", PAPER_CLAIM,
                "test error of 2/2 pooling minus test error of 3/2 pooling", len(data.test_y))
     gap = paired(runs, "overlapping", "non_overlapping", "gap", PAPER_CLAIM,

@@ -1,0 +1,128 @@
+"""Finished runs of an experiment, kept one JSON line each, so that a stopped experiment continues.
+
+An experiment is many independent training runs (a variant of the network and a seed, or a
+learning rate of Figure 1's grid). Each run is written to ``<result>.records.jsonl`` as soon as it
+ends (appended, flushed and synced), keyed by everything that determines it: the network, the
+training settings and the seed. Running the experiment again reads the file and trains only the
+runs that are missing, so an experiment killed at any moment loses at most the run it was in, and
+its rerun ends with the same records as a run that was never stopped (the runs are deterministic
+given their key; ``tests/test_experiments.py`` kills one to check).
+
+A record that was written under another data set or device type (the ``context``) is not reused.
+A half-written last line (a kill during the write) is cut off when the file is opened.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Records", "records_path"]
+
+
+def records_path(result: Path) -> Path:
+    """``results/x/full.json`` -> ``results/x/full.records.jsonl``."""
+    return result.with_name(result.stem + ".records.jsonl")
+
+
+class Records:
+    """The finished runs of one experiment under one ``context`` (data set, device type).
+
+    ``run(key, train)`` returns the record stored under ``key``, or calls ``train()`` and stores
+    what it returns. In ``replay`` mode a missing record is not trained: ``run`` returns ``None``
+    (used to summarise a partial experiment). ``on_new()`` is called after each new record.
+    """
+
+    def __init__(self, path: Path | None, context: dict[str, Any], *, fresh: bool = False,
+                 stamp: dict[str, Any] | None = None, on_new: Callable[[], None] | None = None) -> None:
+        self.path = path
+        self.context = context
+        self.stamp = stamp or {}
+        self.on_new = on_new
+        self.replay = False
+        self.done: dict[str, dict] = {}
+        self.meta: dict[str, dict] = {}
+        self.ignored = 0
+        self.new = 0
+        if path is None:
+            return
+        if fresh and path.exists():
+            path.unlink()
+        if path.exists():
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        raw = path.read_bytes()
+        if raw and not raw.endswith(b"\n"):  # killed while writing: drop the partial line
+            raw = raw[:raw.rfind(b"\n") + 1]
+            with open(path, "r+b") as f:
+                f.truncate(len(raw))
+        for n, line in enumerate(raw.decode().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                key, record = entry["key"], entry["record"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise ValueError(f"{path}: line {n} is not a record; move the file away to start afresh") from None
+            if entry.get("context") != self.context:
+                self.ignored += 1
+                continue
+            k = _canonical(key)
+            self.done[k] = record
+            self.meta[k] = {x: entry.get(x) for x in ("date", "git_commit", "device")}
+
+    def __len__(self) -> int:
+        return len(self.done)
+
+    def run(self, key: dict[str, Any], train: Callable[[], dict]) -> dict | None:
+        """The record of ``key``: stored, or trained now (``None`` in replay mode when missing)."""
+        k = _canonical(key)
+        if k in self.done:
+            return self.done[k]
+        if self.replay:
+            return None
+        record = train()
+        meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **self.stamp}
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            line = json.dumps({"key": key, "context": self.context, **meta, "record": record},
+                              default=_jsonable)
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            record = json.loads(line)["record"]  # exactly what a rerun will read back
+        self.done[k] = record
+        self.meta[k] = {x: meta.get(x) for x in ("date", "git_commit", "device")}
+        self.new += 1
+        if self.on_new is not None:
+            self.on_new()
+        return record
+
+    def provenance(self) -> dict[str, Any]:
+        """When, by which commits and on which devices the records were made, and their compute time."""
+        dates = sorted(m["date"] for m in self.meta.values() if m.get("date"))
+        seconds = sum(float(r.get("seconds") or 0.0) for r in self.done.values())
+        return {"records": len(self.done), "trained_now": self.new, "first": dates[0] if dates else None,
+                "last": dates[-1] if dates else None,
+                "git_commits": sorted({m["git_commit"] for m in self.meta.values() if m.get("git_commit")}),
+                "devices": sorted({m["device"] for m in self.meta.values() if m.get("device")}),
+                "train_seconds": round(seconds, 1)}
+
+
+def _canonical(key: dict[str, Any]) -> str:
+    return json.dumps(key, sort_keys=True, default=_jsonable)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, (tuple, set)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
