@@ -36,11 +36,11 @@ PROFILES = {
                train_eval_size=1000,
                note=("ci profile: 500 CIFAR-10 training images, a narrower net (8/8/16 kernels, 256/256 hidden), "
                      "15 epochs in batches of 32, 2 seeds: a smoke-scale rerun, not the paper's setting")),
-    "full": dict(train_per_class=1000, test_per_class=None, seeds=3, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
-                 epochs=25.0, lr=0.02, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
+    "full": dict(train_per_class=None, test_per_class=None, seeds=2, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
+                 epochs=12.0, lr=0.02, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
                  train_eval_size=10000,
-                 note=("full profile: a 10,000-image subset of CIFAR-10 (to make overfitting visible), no augmentation, "
-                       "25 epochs, 3 seeds; the full test set")),
+                 note=("full profile: all 50,000 CIFAR-10 training images without augmentation or weight decay (so "
+                       "that overfitting shows), two 512-unit hidden layers like fc6/fc7, 12 epochs, 2 paired seeds")),
 }
 CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "p": lambda v: 0 < v < 1,
           "hidden": lambda v: len(v) >= 1 and all(int(h) >= 1 for h in v)}
