@@ -8,6 +8,8 @@
 # experiment does not stop the others.
 #
 #   ALEXNET_DATA=/data OUT=/out bash scripts/gpu_experiments.sh   # needs /data/cifar10/{train,test}
+#   PACK=cifar10.npz OUT=/out bash scripts/gpu_experiments.sh       # CIFAR-10 as ONE packed file, made by
+#       python -m alexnet pack-images ../shared/data/cifar10 cifar10.npz   (60 MB: carry it, not 60,000 files)
 #   -> /out/<experiment>-full.json   (copy to results/<experiment>/full.json)
 #   Without OUT: results/<experiment>/full.json.
 #   Smoke test on a CPU (tiny settings, seconds): SMOKE=1 DEVICE=cpu bash scripts/gpu_experiments.sh
@@ -21,7 +23,7 @@ SMOKE=${SMOKE:-0}
 START=$(date +%s)
 FAILED=()
 
-echo "== gpu_experiments: device=$DEVICE data=${ALEXNET_DATA:-<unset>} out=${OUT:-results/} budget=${BUDGET}s smoke=$SMOKE"
+echo "== gpu_experiments: device=$DEVICE data=${PACK:-${ALEXNET_DATA:-<unset>}} out=${OUT:-results/} budget=${BUDGET}s smoke=$SMOKE"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 $PY -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.cuda.is_available())"
 
@@ -51,7 +53,7 @@ run_one() {  # name, hard timeout (s)
   echo "== $name: hard limit ${hard}s -> $out"
   # shellcheck disable=SC2046
   if timeout -k 5 "$hard" $PY scripts/stubbed_python.py -m alexnet experiment "$name" --profile full --device "$DEVICE" --out "$out" \
-      $(smoke_args "$name"); then
+      ${PACK:+--data "$PACK"} $(smoke_args "$name"); then
     echo "== $name done after $(( $(date +%s) - now ))s"
   else
     echo "== FAILED $name (exit $?) after $(( $(date +%s) - now ))s"; FAILED+=("$name")
@@ -61,7 +63,7 @@ run_one() {  # name, hard timeout (s)
 # Decode CIFAR-10 once (16 processes) into the tensor cache the experiments read.
 [ "$SMOKE" = 1 ] || timeout -k 5 90 $PY scripts/stubbed_python.py -c "
 from alexnet.experiments.tensors import load_cifar10
-import time; t = time.time(); d = load_cifar10(None, train_per_class=None, test_per_class=None)
+import time; t = time.time(); d = load_cifar10('${PACK:-}' or None, train_per_class=None, test_per_class=None)
 print(d.description, f'({time.time() - t:.1f} s)')" || echo "== data warm-up failed (the experiments will say why)"
 
 run_one relu_tanh 145

@@ -5,6 +5,8 @@
   folder into the folder layout (:mod:`.imagenet_val`).
 * ``python -m alexnet data-stats [--data DIR]``: describe a data set and compute (or load) its
   cached mean image and PCA (Sections 2 and 4.1).
+* ``python -m alexnet pack-images SRC OUT.npz``: a whole image folder as one file (:mod:`.packed`),
+  to carry a data set of many small files to another machine.
 """
 from __future__ import annotations
 
@@ -42,6 +44,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-bad", action="store_true")
     p.add_argument("--workers", type=int, default=None)
     p.set_defaults(func=_stats)
+
+    p = sub.add_parser("pack-images", help="a data set folder (<split>/<class>/<image>) as one .npz file")
+    p.add_argument("src", help="data set folder holding train/<class>/ and test/<class>/ (or val/)")
+    p.add_argument("out", help="the packed file to write (.npz)")
+    p.set_defaults(func=_pack)
+
+
+def _pack(args: argparse.Namespace) -> int:
+    from .packed import pack_folder, read_packed
+
+    out = pack_folder(args.src, args.out)
+    import numpy as np
+
+    with np.load(out) as z:
+        splits = sorted(k[:-len("_bytes")] for k in z.files if k.endswith("_bytes"))
+    counts = ", ".join(f"{s} {len(read_packed(out, s))}" for s in splits)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {counts} images")
+    return 0
 
 
 def _prepare(args: argparse.Namespace) -> int:

@@ -72,12 +72,15 @@ def _list_split(split_dir: Path, per_class: int | None) -> tuple[list[Path], lis
     return files, labels, classes
 
 
-def _decode(paths: list[Path], size: int | None) -> np.ndarray:
+def _decode(paths: list[Path] | list[bytes], size: int | None) -> np.ndarray:
+    """Decode image files (paths, or their bytes) into one uint8 ``(N, 3, H, W)`` array."""
+    import io
+
     from PIL import Image
 
     out = None
     for i, p in enumerate(paths):
-        with Image.open(p) as im:
+        with Image.open(io.BytesIO(p) if isinstance(p, bytes) else p) as im:
             im = im.convert("RGB")
             if size is not None and im.size != (size, size):
                 im = im.resize((size, size), Image.BILINEAR)
@@ -85,12 +88,13 @@ def _decode(paths: list[Path], size: int | None) -> np.ndarray:
         if out is None:
             out = np.empty((len(paths), 3, a.shape[0], a.shape[1]), dtype=np.uint8)
         if a.shape[:2] != out.shape[2:]:
-            raise AlexNetError(f"{p}: image is {a.shape[1]}x{a.shape[0]}, the others {out.shape[3]}x{out.shape[2]}")
+            name = f"image {i} of the packed file" if isinstance(p, bytes) else p
+            raise AlexNetError(f"{name}: image is {a.shape[1]}x{a.shape[0]}, the others {out.shape[3]}x{out.shape[2]}")
         out[i] = a.transpose(2, 0, 1)
     return out
 
 
-def _decode_parallel(paths: list[Path], size: int | None) -> np.ndarray:
+def _decode_parallel(paths: list[Path] | list[bytes], size: int | None) -> np.ndarray:
     workers = min(os.cpu_count() or 1, 16)
     if workers < 3 or len(paths) < 4000:
         return _decode(paths, size)
@@ -179,7 +183,10 @@ def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None 
     """
     from ..data import make_synthetic, resolve_data_root
     from ..data.cifar import is_cifar_python
+    from ..data.packed import is_packed
 
+    if data is not None and is_packed(data):
+        return _load_packed(Path(data), train_per_class, test_per_class)
     synthetic = False
     # Under ``ci`` do not try to download (resolve_data_root's last resort) when nothing points at data.
     look = not allow_synthetic or data is not None or os.environ.get("ALEXNET_DATA") or (cache_dir() / "cifar10").exists()
@@ -213,6 +220,32 @@ def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None 
                    f"{len(test_y)} test images, {len(classes)} classes, 32x32, decoded once to a uint8 tensor")
     return TensorData(train_x, train_y, test_x, test_y, classes, description, synthetic, str(root),
                       {"from_cache": bool(c1 and c2)})
+
+
+def _load_packed(path: Path, train_per_class: int | None, test_per_class: int | None) -> TensorData:
+    """CIFAR-10 from one packed file (:mod:`alexnet.data.packed`), decoded in parallel, not cached."""
+    from ..data.packed import read_packed
+
+    parts = {}
+    for split, per_class in (("train", train_per_class), ("test", test_per_class)):
+        try:
+            packed = read_packed(path, split)
+        except AlexNetError:
+            if split != "test":
+                raise
+            packed = read_packed(path, "val")
+        keep = np.arange(len(packed))
+        if per_class:
+            keep = np.concatenate([np.flatnonzero(packed.labels == c)[:per_class] for c in range(len(packed.classes))])
+        x = _decode_parallel([packed.blob(int(i)) for i in keep], 32)
+        parts[split] = (torch.from_numpy(x), torch.from_numpy(packed.labels[keep].copy()), packed.classes)
+    (train_x, train_y, classes), (test_x, test_y, test_classes) = parts["train"], parts["test"]
+    if classes != test_classes:
+        raise AlexNetError(f"{path}: train and test splits have different classes")
+    description = (f"CIFAR-10 from {path.name}: {len(train_y)} training images "
+                   f"({'all' if not train_per_class else f'first {train_per_class}'} per class), "
+                   f"{len(test_y)} test images, {len(classes)} classes, 32x32, decoded once to a uint8 tensor")
+    return TensorData(train_x, train_y, test_x, test_y, classes, description, False, str(path), {"from_cache": False})
 
 
 def _python_split(root: Path, split: str, per_class: int | None) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
