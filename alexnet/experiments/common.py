@@ -57,8 +57,8 @@ def device_name(device: torch.device) -> str:
     """A human-readable name of the machine part that ran the experiment."""
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda}, torch {torch.__version__})"
-    threads = torch.get_num_threads()
-    return f"CPU {platform.processor() or platform.machine()}, {threads} thread(s) (torch {torch.__version__})"
+    return (f"CPU {machine.cpu_model()} ({machine.usable_cores()} cores), {torch.get_num_threads()} thread(s) "
+            f"(torch {torch.__version__})")
 
 
 def git_commit(root: Path = ROOT) -> str:
