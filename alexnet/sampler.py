@@ -73,11 +73,18 @@ class ResumableSampler(Sampler):
         g = torch.Generator().manual_seed(derive_seed(self.seed, 0x5A3, epoch))
         return torch.randperm(self.length, generator=g)
 
-    def __iter__(self) -> Iterator[tuple[int, int]]:
+    def batches(self) -> Iterator[tuple[int, list[int]]]:
+        """``(batch number, this rank's indices)`` of the current epoch from its start batch: the
+        same indices :meth:`__iter__` yields, a batch at a time (for loaders that read and augment
+        whole batches, :class:`alexnet.data.store.StoreBatches`)."""
         order = self.order(self.epoch).tolist()
         for b in range(self.start_batch, self.num_batches()):
             lo = b * self.batch_size + self.rank * self.local_batch
-            for i in order[lo:min(lo + self.local_batch, self.length)]:
+            yield b, order[lo:min(lo + self.local_batch, self.length)]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for _, indices in self.batches():
+            for i in indices:
                 yield i, derive_seed(self.seed, 0xA06, self.epoch, i)
 
     def __len__(self) -> int:

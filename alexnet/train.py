@@ -60,10 +60,13 @@ __all__ = ["TrainConfig", "train", "read_metrics", "TIMING_KEYS", "NonFiniteLoss
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Per-epoch fields that depend on the machine's speed, not on the computation.
-TIMING_KEYS = ("images_per_s", "epoch_time_s", "wall_time_s")
+TIMING_KEYS = ("images_per_s", "epoch_time_s", "wall_time_s", "step_images_per_s", "step_time_s",
+               "data_wait_s", "val_time_s", "val_images_per_s")
 #: Fields that may change when a run is resumed (they do not change what is computed).
 RESUMABLE_CHANGES = ("resume", "quiet", "progress", "workers", "data", "out", "epochs", "checkpoint_every",
-                     "log_every", "eval_batch_size", "device", "threads")
+                     "log_every", "eval_batch_size", "device", "threads", "model", "preset", "differences")
+#: ``model`` values and the :class:`AlexNet` ``fast`` argument each builds (same function, same parameters).
+MODEL_PATHS = {"fast": "grouped", "reference": False}
 
 
 def _f(default: Any, help: str, **meta: Any):
@@ -89,6 +92,9 @@ class TrainConfig:
     mean_image: bool = _f(True, "subtract the training set's mean image (Section 2)", group="data")
     max_per_class: int | None = _f(None, "use at most this many images per class (quick runs)", group="data")
     skip_bad: bool = _f(False, "skip unreadable images instead of stopping", group="data")
+    loader: str = _f("store", "store: decode the resize x resize images once into a cached uint8 store and crop, "
+                     "mirror and light whole batches (alexnet.data.store); images: decode every image at every "
+                     "epoch in DataLoader workers", group="data", choices=("store", "images"))
 
     # ---- model (Section 3)
     towers: int = _f(2, "2: the paper's two-tower net (3.2); 1: footnote 2's one-tower net", group="model", choices=(1, 2))
@@ -112,6 +118,10 @@ class TrainConfig:
                              group="model")
     init: str = _f("paper", "paper: N(0, 0.01^2) weights, biases 1/0 (Section 5); torch: PyTorch's default",
                    group="model", choices=("paper", "torch"))
+    model: str = _f("fast", "fast: the towers side by side in grouped convolutions (AlexNet(fast=True)); reference: "
+                    "each tower's layers one by one. Same function, same parameters: checkpoints of one resume "
+                    "with the other (two tower devices always use the reference)", group="model",
+                    choices=tuple(MODEL_PATHS))
 
     # ---- optimisation (Section 5)
     epochs: int = _f(90, "passes over the training set (about 90 in the paper)", group="optimisation")
@@ -157,6 +167,10 @@ class TrainConfig:
     resume: bool = _f(False, "continue the run in --out from its last.pt", group="system")
     quiet: bool = _f(False, "plain log lines instead of a progress bar", group="system")
     progress: bool = _f(True, "show a progress bar (ignored with --quiet)", group="system")
+    preset: str | None = _f(None, "name of the preset these settings started from (--preset; recorded in "
+                            "config.json)", group="system", cli=False)
+    differences: dict = _f({}, "setting -> why it differs from the paper at this scale (set by presets, recorded in "
+                           "config.json)", group="system", cli=False)
 
     # ------------------------------------------------------------------ helpers
     @classmethod
@@ -241,6 +255,12 @@ class TrainConfig:
                 bad("conv1_padding", "must be 'convnet' or an integer >= 0")
         if self.amp not in ("none", "bf16", "fp16"):
             bad("amp", "must be none, bf16 or fp16")
+        if self.model not in MODEL_PATHS:
+            bad("model", f"must be one of {', '.join(MODEL_PATHS)}")
+        if self.loader not in ("store", "images"):
+            bad("loader", "must be store or images")
+        if not isinstance(self.differences, dict):
+            bad("differences", "must be a mapping of setting names to reasons")
         return self
 
     def model_config(self, num_classes: int) -> dict[str, Any]:
@@ -372,6 +392,27 @@ def _build_data(cfg: TrainConfig, root: Path):
     return build_datasets(root, resize=cfg.resize, crop=cfg.crop, augment=cfg.augment,
                           pca_lighting=cfg.pca_lighting, mean_image=cfg.mean_image, skip_bad=cfg.skip_bad,
                           max_per_class=cfg.max_per_class)
+
+
+def _build_store_data(cfg: TrainConfig, root: Path, log) -> tuple[Any, Any, Any]:
+    """Section 2's images decoded once into cached uint8 stores (:mod:`alexnet.data.store`):
+    ``(bundle, train store, val store)``; the bundle's mean image and PCA come from the store."""
+    from .data import build_datasets, mean_image, pca_stats
+    from .data.stats import IMAGENET_MEAN_RGB
+    from .data.store import StoreImages, cached_store
+
+    bundle = build_datasets(root, resize=cfg.resize, crop=cfg.crop, augment=cfg.augment, pca_lighting=False,
+                            mean_image=False, skip_bad=cfg.skip_bad, max_per_class=cfg.max_per_class)
+    train_raw, val_raw = bundle.train.raw, bundle.val.raw
+    train_store = cached_store(train_raw, root, "train", workers=cfg.workers, log=log)
+    val_store = cached_store(val_raw, root, "val", workers=cfg.workers, log=log)
+    train_images = StoreImages(train_store, train_raw)
+    if cfg.mean_image:  # the same cache file as the images path computes (same keys, same pixels)
+        mean = mean_image(train_images, root, workers=0) * bundle.scale
+    else:
+        mean = torch.tensor(IMAGENET_MEAN_RGB).view(3, 1, 1) * bundle.scale
+    pca = pca_stats(train_images, root, workers=0) if (cfg.augment and cfg.pca_lighting) else None
+    return dataclasses.replace(bundle, mean=mean, pca=pca), train_store, val_store
 
 
 def _loader(dataset, batch_size: int, sampler, workers: int | None, seed: int, train: bool):
@@ -509,7 +550,10 @@ class _Trainer:
         state = self._load_resume_state()
 
         root = _resolve_data(cfg)
-        bundle = _build_data(cfg, root)
+        if cfg.loader == "store":
+            bundle, train_store, val_store = _build_store_data(cfg, root, self.log)
+        else:
+            bundle = _build_data(cfg, root)
         classes = list(bundle.classes)
         model_config = cfg.model_config(len(classes))
         if state is not None:
@@ -519,7 +563,7 @@ class _Trainer:
 
         # model, optimiser, schedule (Sections 3 and 5)
         torch.manual_seed(cfg.seed)
-        model = AlexNet(**model_config, devices=tower_devs)
+        model = AlexNet(**model_config, devices=tower_devs, fast=MODEL_PATHS[cfg.model])
         if tower_devs is None:
             model.to(device)
         if cfg.channels_last:
@@ -535,6 +579,7 @@ class _Trainer:
         scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16")
 
         epoch, batch, global_step, elapsed = 0, 0, 0, 0.0
+        step_time, step_images, data_wait = 0.0, 0, 0.0  # this session's share of the epoch (not checkpointed)
         accum = [0.0, 0.0, 0.0, 0.0]
         epoch_train_time = 0.0
         history: list[dict[str, Any]] = []
@@ -583,9 +628,21 @@ class _Trainer:
         sampler = ResumableSampler(len(bundle.train), cfg.batch_size, cfg.seed, rank=info.rank,
                                    world_size=info.world_size, steps_per_epoch=cfg.steps_per_epoch)
         local_batch = cfg.batch_size // info.world_size
-        train_loader = _loader(SeededDataset(bundle.train), local_batch, sampler, cfg.workers, cfg.seed, True)
         val_sampler = range(info.rank, len(bundle.val), info.world_size)
-        val_loader = _loader(bundle.val, cfg.eval_batch_size or local_batch, val_sampler, cfg.workers, cfg.seed, False)
+        if cfg.loader == "store":
+            from .data.gpu_pipeline import GPUAugment
+            from .data.store import StoreBatches
+
+            augment = GPUAugment(bundle.mean, cfg.crop, scale=bundle.scale, flip=cfg.augment, pca=bundle.pca,
+                                 channels_last=cfg.channels_last)
+            train_loader = StoreBatches(train_store, augment, device, train=True, sampler=sampler, seed=cfg.seed,
+                                        random_crops=cfg.augment)
+            val_loader = StoreBatches(val_store, augment, device, train=False, indices=val_sampler,
+                                      batch_size=cfg.eval_batch_size or local_batch)
+        else:
+            train_loader = _loader(SeededDataset(bundle.train), local_batch, sampler, cfg.workers, cfg.seed, True)
+            val_loader = _loader(bundle.val, cfg.eval_batch_size or local_batch, val_sampler, cfg.workers, cfg.seed,
+                                 False)
         steps = sampler.num_batches()
         # the training set's mean image (Section 2): evaluation subtracts this one, whatever folder it reads
         data_mean = bundle.mean.detach().to(torch.float32).cpu().clone()
@@ -624,7 +681,10 @@ class _Trainer:
                        leave=False, dynamic_ncols=True)
             t_epoch = time.perf_counter()
             t_seen = 0
+            t_ready = time.perf_counter()
             for b, (x, y) in enumerate(train_loader, start=batch):
+                t_got = time.perf_counter()
+                data_wait += t_got - t_ready
                 torch.manual_seed(derive_seed(cfg.seed, 0xD209, epoch, b, info.rank))  # dropout masks of this step
                 x = x.to(device, non_blocking=True, memory_format=memory_format)
                 with autocast():
@@ -643,6 +703,10 @@ class _Trainer:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
                 scaler.update()
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                step_time += time.perf_counter() - t_got
+                step_images += len(y)
                 global_step += 1
                 accum = [a + s for a, s in zip(accum, sums)]
                 t_seen += int(sums[3])
@@ -658,12 +722,15 @@ class _Trainer:
                 if cfg.checkpoint_every and global_step % cfg.checkpoint_every == 0 and b + 1 < steps and self.main:
                     save_checkpoint(snapshot(epoch, b + 1, accum, epoch_train_time + time.perf_counter() - t_epoch),
                                     self.out / "last.pt")
+                t_ready = time.perf_counter()
             bar.close()
             epoch_train_time += time.perf_counter() - t_epoch
 
             # end of epoch: validation (reduced over processes), schedule, records, checkpoints
+            t_val = time.perf_counter()
             val = dist_utils.all_reduce_sum(_validate(core if info.enabled else net, val_loader, device, autocast,
                                                       cfg.channels_last), info, device)
+            val_time = time.perf_counter() - t_val
             train_loss, train_e1, train_e5 = (accum[0] / accum[3], accum[1] / accum[3], accum[2] / accum[3])
             val_loss, val_e1, val_e5 = (val[0] / val[3], val[1] / val[3], val[2] / val[3])
             reduced = schedule.step(val_e1)
@@ -674,7 +741,11 @@ class _Trainer:
                 "train_loss": train_loss, "train_top1_error": train_e1, "train_top5_error": train_e5,
                 "val_loss": val_loss, "val_top1_error": val_e1, "val_top5_error": val_e5,
                 "lr_reduced": reduced, "next_lr": schedule.lr,
+                "model": cfg.model, "loader": cfg.loader,
                 "images_per_s": accum[3] / max(epoch_train_time, 1e-9), "epoch_time_s": epoch_train_time,
+                # the bare training step (forward, backward, update) of this process in this epoch's session
+                "step_images_per_s": step_images / max(step_time, 1e-9), "step_time_s": step_time,
+                "data_wait_s": data_wait, "val_time_s": val_time, "val_images_per_s": val[3] / max(val_time, 1e-9),
                 "wall_time_s": elapsed + time.perf_counter() - t_start,
             }
             history.append(record)
@@ -682,6 +753,7 @@ class _Trainer:
             if improved:
                 best = {"val_top1_error": val_e1, "val_top5_error": val_e5, "epoch": epoch}
             accum, epoch_train_time = [0.0, 0.0, 0.0, 0.0], 0.0
+            step_time, step_images, data_wait = 0.0, 0, 0.0
             if self.main:
                 snap = snapshot(epoch, 0, accum, 0.0)
                 if improved:
@@ -691,7 +763,10 @@ class _Trainer:
                     f.write(json.dumps(record) + "\n")
             self.log(f"epoch {epoch}/{cfg.epochs}: train loss {train_loss:.4f}, top-1/top-5 error "
                      f"{train_e1:.4f}/{train_e5:.4f}; val top-1/top-5 error {val_e1:.4f}/{val_e5:.4f}; lr {lr_used:g}"
-                     f"{' -> ' + format(schedule.lr, 'g') if reduced else ''}; {record['images_per_s']:.0f} img/s")
+                     f"{' -> ' + format(schedule.lr, 'g') if reduced else ''}; training {record['epoch_time_s']:.0f} s, "
+                     f"{record['images_per_s']:.1f} img/s (the training step alone {record['step_images_per_s']:.1f} "
+                     f"img/s; {record['data_wait_s']:.1f} s waiting for data); validation {record['val_time_s']:.0f} s, "
+                     f"{record['val_images_per_s']:.0f} img/s")
             dist_utils.barrier(info)
 
         if self.main:

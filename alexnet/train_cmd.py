@@ -1,8 +1,10 @@
 """``python -m alexnet train``: train with the paper's recipe (Section 5); every setting is a flag.
 
 Settings come, in increasing priority, from the defaults (the paper's), from ``--profile`` (the
-Section 5 chapter's ``ci`` or ``full`` settings), from ``--config FILE``
-(YAML or JSON, keys as the flags with ``-`` or ``_``), and from flags on the command line. With
+Section 5 chapter's ``ci`` or ``full`` settings), from ``--preset NAME`` (a settings file shipped in
+``alexnet/presets/``, e.g. ``imagenette``: the paper's recipe on Imagenette, each difference from
+the paper stated with its reason), from ``--config FILE`` (YAML or JSON, keys as the flags with
+``-`` or ``_``), and from flags on the command line. With
 ``--resume`` the run folder's saved ``config.json`` replaces the defaults, so ``python -m alexnet
 train --out RUN --resume`` is enough to continue a run.
 
@@ -47,6 +49,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     groups = {k: parser.add_argument_group(v) for k, v in GROUPS.items()}
     for f in dataclasses.fields(TrainConfig):
         meta = dict(f.metadata)
+        if not meta.pop("cli", True):  # set by presets and config files only
+            continue
         group = groups[meta.pop("group", "system")]
         help_text = meta.pop("help")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
@@ -80,15 +84,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="start from the settings of the Section 5 chapter's profile (alexnet.training_report): "
                         "ci (a slim net on generated data, minutes on a CPU) or full (the paper on ImageNet) "
                         "(default: none, i.e. the paper's defaults below)")
+    p.add_argument("--preset", metavar="NAME", default=None,
+                   help=f"start from a named preset in alexnet/presets/ ({', '.join(preset_names()) or 'none'}); "
+                        "--config and flags override it (default: none)")
     add_config_arguments(p)
     p.set_defaults(func=run)
+
+
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def preset_names() -> list[str]:
+    """The presets shipped with the package (``alexnet/presets/<name>.yaml``)."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The settings of preset ``name``, with ``preset`` set to its name; one clear error if unknown."""
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise AlexNetError(f"unknown preset {name!r}; the presets are {preset_names()} (in {PRESET_DIR})")
+    values = TrainConfig.from_file(path)
+    values.setdefault("preset", name)
+    return values
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Defaults (or the resumed run's config) <- config file <- command-line flags."""
     names = set(TrainConfig.field_names())
     given = {k: v for k, v in vars(args).items() if k in names}
-    from_file = TrainConfig.from_file(args.config) if getattr(args, "config", None) else {}
+    from_file = load_preset(args.preset) if getattr(args, "preset", None) else {}
+    if getattr(args, "config", None):
+        from_file.update(TrainConfig.from_file(args.config))
     values: dict[str, Any] = {}
     if getattr(args, "profile", None):
         from .training_report import TRAINING_PROFILES

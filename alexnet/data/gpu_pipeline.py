@@ -96,10 +96,11 @@ class GPUAugment:
             raise ValueError(f"GPUAugment: mean image is {tuple(mean.shape[:2])}, images are {(h, w)}")
         top = torch.randint(0, h - c + 1, (n, 1), device=dev, generator=generator)
         left = torch.randint(0, w - c + 1, (n, 1), device=dev, generator=generator)
+        mirror = torch.rand(n, 1, device=dev, generator=generator) < 0.5 if self.flip else None
+        alpha = torch.randn(n, 3, device=dev, generator=generator) * self.std if vals is not None else None
         ar = torch.arange(c, device=dev)
         cols = ar.expand(n, c)
-        if self.flip:
-            mirror = torch.rand(n, 1, device=dev, generator=generator) < 0.5
+        if mirror is not None:
             cols = torch.where(mirror, c - 1 - ar, ar)
         rows = (top + ar)[:, :, None]  # (N, c, 1)
         cols = (left + cols)[:, None, :]  # (N, 1, c)
@@ -107,11 +108,26 @@ class GPUAugment:
         patch = images[idx, :, rows, cols]  # (N, c, c, 3): advanced indices first, then channels
         out = patch.to(torch.float32) * (self.scale / 255.0)
         out -= mean[rows, cols] if mean.shape[0] > 1 else mean  # the mean under the (mirrored) patch
-        if vals is not None:
-            alpha = torch.randn(n, 3, device=dev, generator=generator) * self.std
+        if alpha is not None:
             out += ((alpha * vals) @ vecs.T)[:, None, None, :]  # eigvecs @ (alpha * eigvals), per image
         out = out.to(self.dtype).permute(0, 3, 1, 2)  # NCHW shape, channels-last memory
         return out if self.channels_last else out.contiguous()
+
+    def centre(self, images: Tensor) -> Tensor:
+        """Testing with one view (Section 4.1): the central ``crop x crop`` patch of each image of a
+        ``uint8 (N, 3, R, R)`` batch, minus the mean image under it; no mirror, no lighting."""
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f"GPUAugment expects uint8 (N, 3, H, W) images, got shape {tuple(images.shape)}")
+        _, _, h, w = images.shape
+        c = self.crop
+        if h < c or w < c:
+            raise ValueError(f"crop {c} is larger than the {h}x{w} images; use resize >= crop")
+        mean = self._on(images.device)[0].permute(2, 0, 1)
+        t, l = (h - c) // 2, (w - c) // 2
+        out = images[:, :, t:t + c, l:l + c].to(torch.float32) * (self.scale / 255.0)
+        out -= mean[:, t:t + c, l:l + c] if mean.shape[1] > 1 else mean
+        out = out.to(self.dtype)
+        return out.contiguous(memory_format=torch.channels_last) if self.channels_last else out
 
 
 # ------------------------------------------------------------------------------- uint8 store
