@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "alexnet.book",
     "alexnet.train_cmd",
     "alexnet.evaluate_cmd",
+    "alexnet.export_run",
     "alexnet.data.commands",
     "alexnet.experiments.command",
     "alexnet.bench",

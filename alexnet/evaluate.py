@@ -28,7 +28,7 @@ from .checkpoint import load_model
 from .errors import AlexNetError
 
 __all__ = ["evaluate", "topk_errors", "predict_proba", "resolve_checkpoint", "confused_pairs",
-           "per_class_errors", "format_report"]
+           "per_class_errors", "format_report", "fast_copy"]
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
@@ -44,11 +44,28 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return path
 
 
+def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` on the fast path (``AlexNet(fast="grouped")``: the same function with the same
+    parameters, the towers side by side in grouped convolutions), keeping what
+    :func:`alexnet.checkpoint.load_model` attached (classes, data settings, mean image)."""
+    from .model import AlexNet
+
+    if getattr(model, "fast", False) or not hasattr(model, "config"):
+        return model
+    device = next(model.parameters()).device
+    copy = AlexNet(**model.config, fast="grouped")
+    copy.load_state_dict(model.state_dict())
+    for name in ("classes", "class_names", "data_config", "data_mean"):
+        if hasattr(model, name):
+            setattr(copy, name, getattr(model, name))
+    return copy.to(device).train(model.training)
+
+
 def topk_errors(probs: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> dict[str, float]:
     """``{"top1_error": ..., "top5_error": ...}``: fraction of labels outside the ``k`` best scores."""
     kmax = min(max(ks), probs.shape[1])
     hit = probs.topk(kmax, dim=1).indices == labels[:, None]
-    return {f"top{k}_error": float((~hit[:, :min(k, kmax)].any(dim=1)).float().mean()) for k in ks}
+    return {f"top{k}_error": float((~hit[:, :min(k, kmax)].any(dim=1)).double().mean()) for k in ks}
 
 
 @torch.no_grad()
@@ -93,7 +110,7 @@ def per_class_errors(probs: torch.Tensor, labels: torch.Tensor, classes: Sequenc
         if n == 0:
             continue
         rows.append({"class": cls, "name": names[c], "images": n,
-                     "top1_error": float(wrong1[mask].float().mean()), "top5_error": float(wrong5[mask].float().mean())})
+                     "top1_error": float(wrong1[mask].double().mean()), "top5_error": float(wrong5[mask].double().mean())})
     rows.sort(key=lambda r: (-r["top1_error"], -r["top5_error"], r["class"]))
     return rows
 
@@ -143,7 +160,8 @@ def _classes_of(dataset) -> tuple[list[str], list[str]]:
 def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | None = None, ten_crop: bool = False,
              *, split: str = "val", dataset: str = "imagenet", batch_size: int = 128, workers: int | None = None,
              device: str = "auto", amp: str = "none", max_per_class: int | None = None, skip_bad: bool = False,
-             top_confused: int = 10, progress: bool = False, threads: int | None = None) -> dict[str, Any]:
+             top_confused: int = 10, progress: bool = False, threads: int | None = None,
+             fast: bool = False) -> dict[str, Any]:
     """Top-1/top-5 error of one or several checkpoints on ``data``'s ``split`` (Section 6).
 
     Args:
@@ -154,6 +172,7 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
         ten_crop: also compute the ten-patch errors (Section 4.1).
         split: ``val`` (also finds a folder called ``test``) or ``train``.
         threads: CPU threads of torch (``None``: leave the setting alone).
+        fast: evaluate each network on the fast path (:func:`fast_copy`; the same function).
 
     Returns a dict with ``models`` (per checkpoint: ``centre`` and maybe ``ten_crop`` errors),
     ``ensemble`` (or ``None``), ``headline`` (which predictor the per-class table describes),
@@ -168,6 +187,8 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
     if threads:
         torch.set_num_threads(threads)
     loaded = [load_model(p) for p in paths]  # every checkpoint readable before any data is touched
+    if fast:
+        loaded = [fast_copy(m) for m in loaded]
     if data is None and (paths[0].parent / "config.json").exists():  # the data set the run was trained on
         try:
             data = json.loads((paths[0].parent / "config.json").read_text())["data"]["root"]
@@ -240,6 +261,7 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
         "per_class": per_class_errors(head_probs, labels_ref, classes, names),
         "confused_pairs": confused_pairs(head_probs, labels_ref, classes, names, top_confused),
         "device": str(dev),
+        "amp": amp,
         "wall_time_s": time.perf_counter() - t0,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -13,14 +13,15 @@ The paper shows three things qualitatively; this module turns each into numbers:
   :func:`nearest`, set beside the six nearest in pixel space by :func:`neighbours`, with the share
   of neighbours of the query's own class in each space (:class:`Neighbours`).
 
-The figures are drawn by :mod:`alexnet.viz`. :func:`prepare` gives the chapter a trained two-tower
-model: under the ``ci`` profile a small-scale one trained here in about a minute on two CPU cores
-(not the paper's scale), under ``full`` one loaded from a checkpoint trained on ImageNet.
+The figures are drawn by :mod:`alexnet.viz`. The book shows a full run's committed results first
+(:mod:`alexnet.export_run` computes them with the functions here). :func:`prepare` gives the
+chapter's rerun a trained two-tower model: under the ``ci`` profile a small-scale one trained here
+by :func:`alexnet.train.train` for a fixed number of steps (not the paper's scale, so two builds
+show the same numbers), under ``full`` one loaded from a checkpoint.
 """
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "colour_verdict",
     "Predictions",
     "top_k",
+    "model_outputs",
     "outputs",
     "predictions",
     "hidden_features",
@@ -53,31 +55,31 @@ __all__ = [
     "neighbour_verdict",
     "QualitativeRun",
     "prepare",
-    "he_init",
     "pick_queries",
-    "first_per_class",
     "stack_dataset",
 ]
 
 # --------------------------------------------------------------------------------------- profiles
-#: Notebook / experiment settings. ``ci``: a small two-tower net trained here in about a minute on
-#: two CPU cores (CIFAR-10 upscaled to 80 px, 67 px crops; far from the paper's scale). ``full``: a
-#: checkpoint of a model trained on ImageNet (pass ``checkpoint=...``) and the ImageNet validation
-#: images.
+#: Notebook settings. ``results``: the committed results of a full run (:mod:`alexnet.export_run`),
+#: which the chapter shows first. Then a rerun: ``ci`` trains a small two-tower net here with
+#: :func:`alexnet.train.train` for a fixed number of steps (CIFAR-10 upscaled to 80 px, 67 px crops;
+#: far from the paper's scale; a check that the code still runs); ``full`` loads a checkpoint
+#: (``checkpoint=...``, e.g. the Imagenette run's ``last.pt``) and its data set.
 PROFILES: dict[str, dict[str, Any]] = {
     "ci": dict(
+        results="results/imagenette",  # committed results (relative to the repository); shown first
         data=None,              # data root (None: $ALEXNET_DATA, else generated images)
         dataset="cifar10",      # folder looked for under the data root
         checkpoint=None,        # a trained model's checkpoint; None trains one here
         resize=80, crop=67,     # CIFAR-10 images upscaled so conv1's 11x11 stride-4 kernels fit
         widths=[96, 64, 96, 96, 64],  # the paper's 96 conv1 kernels; conv2-conv5 narrowed for a CPU
         fc=1024,                # fc6 / fc7 width (the paper: 4096)
-        init="he",              # the paper's N(0, 0.01) and torch's default do not learn in a minute
-        train_per_class=400,    # training images per class for the small run
-        gallery_per_class=150,  # training images per class searched for neighbours
+        init="torch",           # PyTorch's default; from the paper's N(0, 0.01) a few steps do not learn
+        train_per_class=200,    # training (and validation) images per class of the small run
+        gallery_per_class=100,  # training images per class searched for neighbours
         val_per_class=50,       # held-out images per class
-        epochs=10,
-        train_seconds=50.0,     # wall-clock cap on training (stops after the current batch)
+        epochs=4,               # the run: epochs x steps_per_epoch steps of batch_size images
+        steps_per_epoch=30,
         batch_size=32,
         lr=0.01,
         predictions=8,          # Figure 4 left: eight held-out images, as in the paper
@@ -86,18 +88,19 @@ PROFILES: dict[str, dict[str, Any]] = {
         seed=0,
     ),
     "full": dict(
-        data=None,
-        dataset="imagenet",
-        checkpoint="",          # required: a model trained on ImageNet (python -m alexnet train)
+        results="results/imagenette",
+        data=None,              # None: the data set the checkpoint's run was trained on
+        dataset="imagenette",
+        checkpoint="",          # required: a trained model, e.g. ~/.cache/alexnet/runs/imagenette/last.pt
         resize=256, crop=224,
         widths=[96, 256, 384, 384, 256],  # only used to train here; a checkpoint brings its own
         fc=4096,
         init="paper",
         train_per_class=0,      # no training under the full profile
-        gallery_per_class=10,   # 10,000 training images (6 GB as 224-pixel float crops) searched for neighbours
-        val_per_class=5,
+        gallery_per_class=100,  # training images per class searched for neighbours
+        val_per_class=10,
         epochs=0,
-        train_seconds=0.0,
+        steps_per_epoch=1,
         batch_size=128,
         lr=0.01,
         predictions=8,
@@ -115,10 +118,10 @@ CHECKS = {
     "gallery_per_class": lambda v: v >= 1,
     "val_per_class": lambda v: v >= 1,
     "epochs": lambda v: v >= 0,
-    "train_seconds": lambda v: v >= 0,
+    "steps_per_epoch": lambda v: v >= 1,
     "batch_size": lambda v: v >= 1,
     "lr": lambda v: v > 0,
-    "init": lambda v: v in ("paper", "torch", "he"),
+    "init": lambda v: v in ("paper", "torch"),
     "widths": lambda v: len(v) == 5 and all(int(w) >= 2 for w in v),
     "fc": lambda v: v >= 2,
     "predictions": lambda v: 1 <= v <= 32,
@@ -272,11 +275,19 @@ def _batches(x: torch.Tensor, batch_size: int) -> Iterable[torch.Tensor]:
         yield x[i : i + batch_size]
 
 
+def model_outputs(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(logits, hidden)`` of one batch in the model's current mode: ``hidden`` is fc7's output
+    (Section 6.1's last hidden layer). The fast path (:meth:`alexnet.AlexNet.fast_features`, the
+    same function) is used when the model has it switched on."""
+    fast = getattr(model, "fast", False) and model.fast_path_ok()
+    return model.classifier(model.fast_features(x) if fast else model.features(x), return_hidden=True)
+
+
 @torch.no_grad()
 def outputs(model: nn.Module, images: torch.Tensor, batch_size: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
     """``(logits, hidden)`` of each image in one pass, in evaluation mode (dropout off, with the
     Section 4.2 test-time scaling): ``hidden`` is the last hidden layer, fc7's output (4096-d in the
-    paper), as ``model.classifier(model.features(x), return_hidden=True)`` gives it."""
+    paper), as :func:`model_outputs` gives it."""
     if images.dim() != 4:
         raise ValueError(f"expected a batch (N, 3, H, W) of images, got shape {tuple(images.shape)}")
     was_training = model.training
@@ -285,7 +296,7 @@ def outputs(model: nn.Module, images: torch.Tensor, batch_size: int = 128) -> tu
     try:
         device = next(model.parameters()).device
         for b in _batches(images, batch_size):
-            z, h = model.classifier(model.features(b.to(device)), return_hidden=True)
+            z, h = model_outputs(model, b.to(device))
             logits.append(z.float().cpu())
             hidden.append(h.float().cpu())
     finally:
@@ -398,17 +409,6 @@ def stack_dataset(dataset, limit: int | None = None) -> tuple[torch.Tensor, torc
     return torch.stack(images), torch.tensor(labels)
 
 
-def first_per_class(labels: torch.Tensor, n: int) -> torch.Tensor:
-    """Indices of the first ``n`` items of each class, in their original order."""
-    seen: dict[int, int] = {}
-    keep = []
-    for i, y in enumerate(labels.tolist()):
-        if seen.get(y, 0) < n:
-            seen[y] = seen.get(y, 0) + 1
-            keep.append(i)
-    return torch.tensor(keep, dtype=torch.long)
-
-
 def pick_queries(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
     """``n`` indices into ``labels``, spread over the classes (one per class in turn), seeded."""
     g = torch.Generator().manual_seed(seed)
@@ -440,8 +440,8 @@ class QualitativeRun:
     data_description: str
     synthetic: bool
     model_description: str
-    history: list[dict[str, float]] = field(default_factory=list)
-    train_seconds: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)  # the run's metrics.jsonl, when trained here
+    run_folder: Path | None = None
     mean: torch.Tensor | None = None   # the mean image subtracted from the inputs, for display
 
 
@@ -459,163 +459,88 @@ def _resolve_root(settings: dict[str, Any]) -> Path:
                             val_per_class=10, size=64, seed=0)
 
 
-def he_init(model: nn.Module) -> nn.Module:
-    """He et al. (2015) initialisation: weights ~ N(0, 2 / fan_in), biases 0.
+def train_config(settings: dict[str, Any], root: Path, out: Path):
+    """The :class:`alexnet.train.TrainConfig` of the ``ci`` rerun: a fixed number of steps
+    (``epochs`` x ``steps_per_epoch`` batches of ``batch_size``), deterministic, one thread.
 
-    Not the paper's (Section 5: N(0, 0.01^2), biases 1 or 0). The ``ci`` profile uses it because it
-    keeps the signal's scale through the eight layers, so a small network learns within a minute
-    on a CPU; from the paper's initialisation (or PyTorch's default) the loss stays at ln(10) for
-    the first hundreds of steps.
+    Everything not set here is the paper's recipe (Section 5: :class:`alexnet.PaperSGD`, momentum
+    0.9, weight decay 5e-4; Section 4.1: random crops, flips, PCA lighting; Section 2: mean image).
     """
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-            nn.init.zeros_(m.bias)
-    return model
+    from .train import TrainConfig
+
+    return TrainConfig(
+        data=str(root), out=str(out), resize=settings["resize"], crop=settings["crop"], adaptive_pool=True,
+        widths=list(settings["widths"]), fc=[settings["fc"], settings["fc"]], init=settings["init"],
+        lr=settings["lr"], batch_size=settings["batch_size"], epochs=settings["epochs"],
+        steps_per_epoch=settings["steps_per_epoch"], max_per_class=settings["train_per_class"],
+        seed=settings["seed"], deterministic=True, threads=1, workers=0, checkpoint_every=0,
+        quiet=True, progress=False, log_every=10**9,
+    ).validate()
 
 
-def _fit(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings: dict[str, Any],
-         val: tuple[torch.Tensor, torch.Tensor], log_every: int = 20, val_images: int = 200) -> list[dict[str, float]]:
-    """A plain training loop on in-memory tensors, stopped after ``epochs`` or ``train_seconds``.
+def prepare(settings: dict[str, Any], out: str | Path | None = None) -> QualitativeRun:
+    """The trained model and images for the chapter's rerun, under resolved ``settings`` (see :data:`PROFILES`).
 
-    The paper's update rule (:class:`alexnet.PaperSGD`, Section 5: momentum 0.9, weight decay
-    5e-4) with the profile's learning rate and batch size; random horizontal flips (Section 4.1)
-    as the only augmentation, the crops having been taken once, centrally. Every ``log_every``
-    steps (and once before the first) it records the mean training loss and error since the last
-    record and the top-1 and top-5 error on ``val_images`` held-out images spread over the classes.
-    """
-    from .optim import PaperSGD
-
-    g = torch.Generator().manual_seed(settings["seed"])
-    opt = PaperSGD(model.parameters(), lr=settings["lr"])
-    history: list[dict[str, float]] = []
-    start = time.perf_counter()
-    bs, n = settings["batch_size"], images.shape[0]
-    step, seen, loss_sum, wrong, total = 0, 0, 0.0, 0, 0
-    probe = pick_queries(val[1], min(val_images, val[1].numel()), seed=settings["seed"])
-
-    def record() -> None:
-        nonlocal seen, loss_sum, wrong
-        top1, top5 = top_k(model, val[0][probe], k=5).correct(val[1][probe])
-        history.append(dict(
-            step=step, epoch=total / n, train_loss=loss_sum / seen, train_error=wrong / seen,
-            val_top1_error=1 - float(top1.double().mean()), val_top5_error=1 - float(top5.double().mean()),
-            seconds=time.perf_counter() - start,
-        ))
-        seen, loss_sum, wrong = 0, 0.0, 0
-
-    record_start = time.perf_counter()
-    top1, top5 = top_k(model, val[0][probe], k=5).correct(val[1][probe])
-    history.append(dict(step=0, epoch=0.0, val_top1_error=1 - float(top1.double().mean()),
-                        val_top5_error=1 - float(top5.double().mean()), seconds=0.0))
-    start += time.perf_counter() - record_start  # the clock is for training, not for this first look
-    done = False
-    for _ in range(settings["epochs"]):
-        order = torch.randperm(n, generator=g)
-        for i in range(0, n, bs):
-            model.train()
-            idx = order[i : i + bs]
-            x, y = images[idx], labels[idx]
-            flip = torch.rand(x.shape[0], generator=g) < 0.5
-            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
-            out = model(x)
-            loss = F.cross_entropy(out, y)
-            if not torch.isfinite(loss):
-                raise AlexNetError(f"training diverged (loss {loss.item()}) at step {step}; lower lr={settings['lr']}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            total += y.numel()
-            seen += y.numel()
-            loss_sum += loss.item() * y.numel()
-            wrong += int((out.argmax(1) != y).sum())
-            done = time.perf_counter() - start > settings["train_seconds"]
-            if step % log_every == 0 or done:
-                record()
-            if done:
-                break
-        if done:
-            break
-    if seen:
-        record()
-    model.eval()
-    return history
-
-
-def prepare(settings: dict[str, Any]) -> QualitativeRun:
-    """The trained model and images for the chapter, under resolved ``settings`` (see :data:`PROFILES`).
-
-    With ``checkpoint`` set, the model is loaded with :func:`alexnet.checkpoint.load_model`;
-    otherwise a two-tower AlexNet of the profile's ``widths`` and ``fc`` (the paper's 96 conv1
-    kernels in two towers of 48; adaptive pooling for small inputs) is trained here for at most
-    ``epochs`` and ``train_seconds`` by a plain loop (:func:`_fit`). The held-out images and a
-    gallery of training images are centre crops without augmentation, with the mean image of the
-    training images loaded here subtracted (Section 2).
+    With ``checkpoint`` set, the model is loaded with :func:`alexnet.checkpoint.load_model`.
+    Otherwise a two-tower AlexNet of the profile's ``widths`` and ``fc`` (the paper's 96 conv1
+    kernels in two towers of 48; adaptive pooling for small inputs) is trained from scratch by
+    :func:`alexnet.train.train` (:func:`train_config`) into the run folder ``out`` (default
+    ``runs/06_1_qualitative-ci``, replaced each time) for exactly ``epochs`` x ``steps_per_epoch``
+    steps, and its ``last.pt`` is loaded: the same settings give the same model. The held-out
+    images and a gallery of training images are centre crops without augmentation, with the
+    model's training mean image subtracted (Section 2).
     """
     from . import data as D
-    from .model import AlexNet
+    from .checkpoint import load_model
 
     torch.manual_seed(settings["seed"])
     if settings["checkpoint"] == "":
-        raise AlexNetError("the full profile needs checkpoint=PATH, a model trained on ImageNet")
-    model, data_config = None, {}
+        raise AlexNetError("the full profile needs checkpoint=PATH, a trained model (e.g. a run folder's last.pt)")
+    root = _resolve_root(settings) if not settings["checkpoint"] or settings["data"] else None
+    history: list[dict[str, Any]] = []
+    run_folder = None
     if settings["checkpoint"]:
-        from .checkpoint import load_model
-
-        path = Path(settings["checkpoint"])
+        path = Path(settings["checkpoint"]).expanduser()
         if not path.exists():
             raise AlexNetError(f"checkpoint={str(path)!r} does not exist; train one with `python -m alexnet train`")
-        model = load_model(path, device="cpu")
-        data_config = dict(getattr(model, "data_config", None) or {})
-    root = _resolve_root(settings)
-    # a checkpoint's own preprocessing wins over the profile's
-    ev = dict(resize=int(data_config.get("resize", settings["resize"])), crop=int(data_config.get("crop", settings["crop"])))
-    per_class = max(settings["train_per_class"], settings["gallery_per_class"])
-    if model is not None:
-        # the mean image the model was trained with (Section 2): over its training images, cached
-        mean_source = D.build_eval_dataset(root, "train", max_per_class=data_config.get("max_per_class"),
-                                           mean_image=bool(data_config.get("mean_image", True)), **ev)
-        train_ds = D.build_eval_dataset(root, "train", max_per_class=per_class, mean_image=mean_source.mean, **ev)
+        if root is None:  # the data set the checkpoint's run was trained on
+            from .training_report import run_data_root
+
+            try:
+                root = D.resolve_data_root(run_data_root(path.parent))
+            except FileNotFoundError:
+                raise AlexNetError(f"checkpoint={str(path)!r}: no config.json beside it names its data; "
+                                   "pass data=DIR") from None
+        description = f"loaded from {path.name} ({path.parent.name})"
     else:
-        train_ds = D.build_eval_dataset(root, "train", max_per_class=per_class, **ev)
-    # one mean image (over the training images loaded here) for every input, as in training
-    val_ds = D.build_eval_dataset(root, "val", max_per_class=settings["val_per_class"], mean_image=train_ds.mean, **ev)
-    train_x, train_y = stack_dataset(train_ds)
+        from .train import read_metrics
+        from .training_report import ensure_run, run_dir
+
+        if settings["train_per_class"] < 1 or settings["epochs"] < 1:
+            raise AlexNetError("without a checkpoint the model is trained here: train_per_class and epochs must be >= 1")
+        run_folder = Path(out) if out is not None else run_dir("06_1_qualitative", "ci")
+        ensure_run(train_config(settings, root, run_folder), fresh=True)
+        path = run_folder / "last.pt"
+        history = read_metrics(run_folder)
+        widths = "/".join(str(w) for w in settings["widths"])
+        last = history[-1]
+        description = (f"a two-tower AlexNet (conv widths {widths}, fc6/fc7 {settings['fc']}, {settings['init']} "
+                       f"initialisation, {settings['crop']}-pixel inputs) trained here by alexnet.train.train for "
+                       f"{last['step']} steps of {settings['batch_size']} images ({settings['epochs']} epochs of "
+                       f"{settings['steps_per_epoch']} steps, {settings['train_per_class']} training images per "
+                       f"class, seed {settings['seed']})")
+    model = load_model(path, device="cpu")
+    data_config = dict(getattr(model, "data_config", None) or {})
+    ev = dict(resize=int(data_config.get("resize", settings["resize"])), crop=int(data_config.get("crop", settings["crop"])))
+    mean = getattr(model, "data_mean", None)
+    mean_image = mean if mean is not None else bool(data_config.get("mean_image", True))
+    train_ds = D.build_eval_dataset(root, "train", max_per_class=settings["gallery_per_class"], mean_image=mean_image,
+                                    **ev)
+    val_ds = D.build_eval_dataset(root, "val", max_per_class=settings["val_per_class"], mean_image=mean_image, **ev)
+    gal_x, gal_y = stack_dataset(train_ds)
     val_x, val_y = stack_dataset(val_ds)
-    gallery = first_per_class(train_y, settings["gallery_per_class"])
-    gal_x, gal_y = train_x[gallery], train_y[gallery]
-    class_names = list(train_ds.class_names)
-    mean, synthetic = train_ds.mean, D.is_synthetic(root)
-    data_description = val_ds.description
-
-    if model is not None:
-        class_names = list(getattr(model, "class_names", None) or class_names)
-        if len(class_names) != model.num_classes:
-            raise AlexNetError(f"checkpoint={settings['checkpoint']!r} has {model.num_classes} classes, "
-                               f"the data at {root} {len(class_names)}")
-        return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, data_description, synthetic,
-                              f"loaded from {settings['checkpoint']}", mean=mean)
-
-    if settings["train_per_class"] < 1 or settings["epochs"] < 1:
-        raise AlexNetError("without a checkpoint the model is trained here: train_per_class and epochs must be >= 1")
-    chosen = first_per_class(train_y, settings["train_per_class"])
-    train_x, train_y = train_x[chosen], train_y[chosen]
-    if settings["init"] == "he":
-        # He initialisation assumes inputs of unit variance: divide by the training images' std
-        std = float(train_x.std())
-        train_x, val_x, gal_x, mean = train_x / std, val_x / std, gal_x / std, mean / std
-    model = AlexNet(len(train_ds.classes), widths=tuple(settings["widths"]), fc=(settings["fc"], settings["fc"]),
-                    adaptive_pool=True, init="torch" if settings["init"] == "he" else settings["init"])
-    if settings["init"] == "he":
-        he_init(model)
-    start = time.perf_counter()
-    history = _fit(model, train_x, train_y, settings, (val_x, val_y))
-    seconds = time.perf_counter() - start
-    widths = "/".join(str(w) for w in settings["widths"])
-    desc = (f"a two-tower AlexNet (conv widths {widths}, fc6/fc7 {settings['fc']}, {settings['init']} "
-            f"initialisation, {settings['crop']}-pixel inputs) trained here for {history[-1]['step']} steps of "
-            f"{settings['batch_size']} images ({history[-1]['epoch']:.1f} epochs over {train_x.shape[0]} images) "
-            f"in {seconds:.0f} s")
-    return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, data_description, synthetic, desc,
-                          history=history, train_seconds=seconds, mean=mean)
+    class_names = list(getattr(model, "class_names", None) or train_ds.class_names)
+    if len(class_names) != model.num_classes:
+        raise AlexNetError(f"checkpoint {path} has {model.num_classes} classes, the data at {root} {len(class_names)}")
+    return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, val_ds.description, D.is_synthetic(root),
+                          description, history=history, run_folder=run_folder, mean=train_ds.mean)

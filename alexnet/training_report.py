@@ -34,7 +34,10 @@ from .train import ROOT, TrainConfig, provenance, read_metrics
 
 __all__ = [
     "TRAINING_PROFILES", "TRAINING_CHECKS", "RESULTS_PROFILES", "RESULTS_CHECKS", "training_config",
-    "run_dir", "ensure_run", "command_line", "plot_training", "paper_table1", "paper_table2",
+    "run_dir", "ensure_run", "command_line", "plot_training", "lr_drops", "PAPER_ROWS", "table_with_ours",
+    "results_folder", "run_words", "headline_words", "chance_words", "best_words", "preset_table",
+    "preset_differences", "training_flops",
+    "gpu_time_estimate",
     "results_table", "plot_per_class", "write_result", "run_data_root",
 ]
 
@@ -48,12 +51,14 @@ TRAINING_PROFILES: dict[str, dict[str, Any]] = {
         "adaptive_pool": True, "width_mult": 0.25, "init": "torch", "lr": 0.005, "epochs": 12, "batch_size": 32,
         "patience": 3, "max_lr_drops": 3, "seed": 0, "workers": 0, "threads": 1, "device": "auto", "amp": "none",
         "channels_last": False, "compile": False, "checkpoint_every": 0, "max_per_class": None, "fresh": True,
+        "results": "results/imagenette", "show_preset": "imagenette",
     },
     "full": {
         "data": None, "synthetic": _CI_DATA, "dataset": "imagenet", "resize": 256, "crop": 224,
         "adaptive_pool": False, "width_mult": 1.0, "init": "paper", "lr": 0.01, "epochs": 90, "batch_size": 128,
         "patience": 5, "max_lr_drops": 3, "seed": 0, "workers": None, "threads": None, "device": "auto", "amp": "none",
         "channels_last": False, "compile": False, "checkpoint_every": 1000, "max_per_class": None, "fresh": False,
+        "results": "results/imagenette", "show_preset": "imagenette",
     },
 }
 TRAINING_CHECKS = {
@@ -66,18 +71,28 @@ TRAINING_CHECKS = {
     "workers": lambda v: v is None or v >= 0,
 }
 
-#: Section 6 chapter (``06_results``): which runs to evaluate and how.
+#: Section 6 chapter (``06_results``): the committed results it shows first (``results``, a folder
+#: written by ``python -m alexnet export-run``, relative to the repository), then which runs the
+#: rerun evaluates and how.
 RESULTS_PROFILES: dict[str, dict[str, Any]] = {
-    "ci": {"runs": None, "extra_members": 1, "member_epochs": 8, "data": None, "ten_crop": True,
-           "max_per_class": None, "workers": 0, "threads": 1, "batch_size": 64, "device": "auto"},
-    "full": {"runs": None, "extra_members": 0, "member_epochs": 90, "data": None, "ten_crop": True,
-             "max_per_class": None, "workers": None, "threads": None, "batch_size": 128, "device": "auto"},
+    "ci": {"results": "results/imagenette", "runs": None, "extra_members": 1, "member_epochs": 8, "data": None,
+           "ten_crop": True, "max_per_class": None, "workers": 0, "threads": 1, "batch_size": 64, "device": "auto"},
+    "full": {"results": "results/imagenette", "runs": None, "extra_members": 0, "member_epochs": 90, "data": None,
+             "ten_crop": True, "max_per_class": None, "workers": None, "threads": None, "batch_size": 128,
+             "device": "auto"},
 }
 RESULTS_CHECKS = {
+    "results": lambda v: isinstance(v, str) and v != "",
     "extra_members": lambda v: isinstance(v, int) and v >= 0,
     "member_epochs": lambda v: isinstance(v, int) and v >= 1,
     "runs": lambda v: v is None or (isinstance(v, (list, tuple)) and len(v) >= 1),
 }
+
+
+def results_folder(path: str | Path) -> Path:
+    """A results folder named by a chapter's parameter: relative paths are relative to the repository."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else ROOT / path
 
 
 def run_dir(name: str, profile: str) -> Path:
@@ -140,26 +155,43 @@ def run_data_root(run: str | Path) -> str:
 
 
 # ---------------------------------------------------------------------------- figures
-def plot_training(run: str | Path, title: str | None = None):
-    """Loss, top-1/top-5 error (train and validation) and learning rate per epoch of one run."""
+def lr_drops(records: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Epochs after which the learning rate was divided (Section 5's rule at work)."""
+    return [int(r["epoch"]) for r in records if r.get("lr_reduced") or r.get("next_lr", r["lr"]) < r["lr"]]
+
+
+def plot_training(run: str | Path | Sequence[Mapping[str, Any]], title: str | None = None, width: float = 7.8):
+    """Loss, top-1 and top-5 error (train and validation) and the learning rate per epoch of one run.
+
+    ``run`` is a run folder, a results folder (anything holding ``metrics.jsonl``) or its records.
+    Dotted vertical lines mark the epochs after which the learning rate was divided by 10.
+    """
     import matplotlib.pyplot as plt
 
-    rows = read_metrics(run)
+    rows = read_metrics(run) if isinstance(run, (str, Path)) else list(run)
     if not rows:
         raise AlexNetError(f"{run} has no finished epoch yet")
     df = pd.DataFrame(rows)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    axes[0].plot(df.epoch, df.train_loss, "o-", label="train")
-    axes[0].plot(df.epoch, df.val_loss, "s--", label="validation")
-    axes[0].set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    for key, style in (("train_top1_error", "o-"), ("val_top1_error", "s-"), ("train_top5_error", "o:"),
-                       ("val_top5_error", "s:")):
-        axes[1].plot(df.epoch, 100 * df[key], style, label=key.replace("_", " ").replace("top", "top-"))
-    axes[1].set(xlabel="epoch", ylabel="error (%)", title="top-1 and top-5 error", ylim=(0, 100))
-    axes[2].step(df.epoch, df.lr, where="post")
-    axes[2].set(xlabel="epoch", ylabel="learning rate", yscale="log", title="learning rate (Section 5)")
-    for ax in axes[:2]:
-        ax.legend(fontsize=8)
+    fig, axes = plt.subplots(2, 2, figsize=(width, 0.7 * width), sharex=True)
+    (loss, top1), (top5, lr) = axes
+    marker = "o" if len(df) <= 30 else None
+    loss.plot(df.epoch, df.train_loss, marker=marker, ms=3, label="training")
+    loss.plot(df.epoch, df.val_loss, marker=marker, ms=3, ls="--", label="validation")
+    loss.set(ylabel="cross-entropy loss", title="loss")
+    for ax, k in ((top1, 1), (top5, 5)):
+        ax.plot(df.epoch, 100 * df[f"train_top{k}_error"], marker=marker, ms=3, label="training")
+        ax.plot(df.epoch, 100 * df[f"val_top{k}_error"], marker=marker, ms=3, ls="--", label="validation")
+        ax.set(ylabel="error (%)", title=f"top-{k} error", ylim=(0, 100))
+    lr.step(df.epoch, df.lr, where="mid", color="black")
+    lr.set(ylabel="learning rate", yscale="log", title="learning rate used in each epoch")
+    for ax in axes.flat:
+        for e in lr_drops(rows):
+            ax.axvline(e + 0.5, color="grey", ls=":", lw=1)
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+    loss.legend()
+    top1.legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -182,43 +214,246 @@ def plot_per_class(result: Mapping[str, Any], top: int = 20):
 
 
 # ---------------------------------------------------------------------------- tables
-def paper_table1() -> pd.DataFrame:
-    """Table 1 of the paper: ILSVRC-2010 test set, error in %."""
-    return pd.DataFrame([
-        {"model": "Sparse coding", "top-1": 47.1, "top-5": 28.2},
-        {"model": "SIFT + FVs", "top-1": 45.7, "top-5": 25.7},
-        {"model": "CNN (ten patches)", "top-1": 37.5, "top-5": 17.0},
-        {"model": "CNN (one centre patch; Section 6 text)", "top-1": 39.0, "top-5": 18.3},
-    ]).assign(**{"data set": "ILSVRC-2010 test", "scale": "1.2 M images, 1000 classes, 224 px"})
+#: The paper's Table 1 (ILSVRC-2010 test set) and Table 2 (ILSVRC-2012), error in %, with the
+#: number of test patches where the paper states it (Section 6: 39.0 / 18.3 without the ten-patch
+#: averaging). ``None``: not reported. The starred models of Table 2 have a sixth convolutional layer
+#: and were pre-trained on ImageNet Fall 2011.
+PAPER_ROWS = {
+    1: [("Sparse coding", "ILSVRC-2010 test", None, 47.1, 28.2), ("SIFT + FVs", "ILSVRC-2010 test", None, 45.7, 25.7),
+        ("CNN", "ILSVRC-2010 test", 1, 39.0, 18.3), ("CNN", "ILSVRC-2010 test", 10, 37.5, 17.0)],
+    2: [("SIFT + FVs", "ILSVRC-2012 test", None, None, 26.2), ("1 CNN", "ILSVRC-2012 val", None, 40.7, 18.2),
+        ("5 CNNs", "ILSVRC-2012 val", None, 38.1, 16.4), ("5 CNNs", "ILSVRC-2012 test", None, None, 16.4),
+        ("1 CNN*", "ILSVRC-2012 val", None, 39.0, 16.6), ("7 CNNs*", "ILSVRC-2012 val", None, 36.7, 15.4),
+        ("7 CNNs*", "ILSVRC-2012 test", None, None, 15.3)],
+}
+#: ILSVRC's size (Section 2): about 1.2 million training, 50,000 validation and 150,000 test images.
+ILSVRC_IMAGES = {"val": "50 k", "test": "150 k"}
 
 
-def paper_table2() -> pd.DataFrame:
-    """Table 2 of the paper: ILSVRC-2012, error in % (``None``: not reported)."""
-    rows = [("SIFT + FVs", None, None, 26.2), ("1 CNN", 40.7, 18.2, None), ("5 CNNs", 38.1, 16.4, 16.4),
-            ("1 CNN* (pre-trained on Fall 2011)", 39.0, 16.6, None), ("7 CNNs*", 36.7, 15.4, 15.3)]
-    return pd.DataFrame([{"model": m, "top-1 (val)": a, "top-5 (val)": b, "top-5 (test)": c} for m, a, b, c in rows]
-                        ).assign(**{"data set": "ILSVRC-2012", "scale": "1.2 M images, 1000 classes, 224 px"})
+def _count(n: int) -> str:
+    return f"{n / 1000:.1f} k" if n >= 10_000 else f"{n:,}"
 
 
-def results_table(result: Mapping[str, Any], labels: Sequence[str] | None = None, scale: str = "") -> pd.DataFrame:
-    """Our error rates (%) in the shape of Table 2: one row per model and one for the ensemble."""
-    def row(name: str, r: Mapping[str, Any]) -> dict[str, Any]:
-        out = {"model": name,
-               "top-1 (centre)": 100 * r["centre"]["top1_error"], "top-5 (centre)": 100 * r["centre"]["top5_error"]}
-        if "ten_crop" in r:
-            out["top-1 (ten patches)"] = 100 * r["ten_crop"]["top1_error"]
-            out["top-5 (ten patches)"] = 100 * r["ten_crop"]["top5_error"]
-        return out
+def table_with_ours(table: int, evaluation: Mapping[str, Any] | None, data: Mapping[str, Any] | None) -> pd.DataFrame:
+    """The paper's Table ``table`` (1 or 2) with our rows below it: one patch and ten patches.
 
+    ``evaluation`` and ``data`` are a results folder's ``evaluation.json`` and ``provenance.json``'s
+    ``data`` (:mod:`alexnet.export_run`); ``None`` gives the paper's rows alone. Every row names its
+    data set, classes, training / test images and patches; errors in %.
+    """
+    if table not in PAPER_ROWS:
+        raise AlexNetError(f"table must be 1 or 2 (the paper's Section 6 tables), got {table!r}")
+    rows = []
+    for model, data_set, patches, top1, top5 in PAPER_ROWS[table]:
+        rows.append({"model": model, "data set": data_set, "classes": "1,000",
+                     "train / test": f"1.2 M / {ILSVRC_IMAGES[data_set.rsplit(' ', 1)[1]]}",
+                     "patches": "-" if patches is None else str(patches), "top-1": top1, "top-5": top5})
+    if evaluation is not None:
+        head = evaluation["headline"]
+        d = data or {}
+        train = d.get("train_images")
+        for view, patches in (("centre", "1"), ("ten_crop", "10")):
+            rows.append({"model": "ours", "data set": "Imagenette val", "classes": f"{head['data']['classes']:,}",
+                         "train / test": f"{_count(train) if train else '?'} / {_count(head['data']['images'])}",
+                         "patches": patches, "top-1": 100 * head[view]["top1_error"],
+                         "top-5": 100 * head[view]["top5_error"]})
+    return pd.DataFrame(rows)
+
+
+def results_table(result: Mapping[str, Any], labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """Error rates (%) of :func:`alexnet.evaluate.evaluate`'s result, one row per network (or their
+    averaged softmax) and number of patches, with the data's classes and images on every row."""
     models = list(result["models"])
     labels = list(labels) if labels else [Path(m["checkpoint"]).parent.name for m in models]
-    rows = [row(f"1 CNN ({label})", m) for label, m in zip(labels, models)]
+    named = [(f"1 CNN ({label})", m) for label, m in zip(labels, models)]
     if result.get("ensemble"):
-        rows.append(row(f"{result['ensemble']['members']} CNNs (averaged softmax)", result["ensemble"]))
+        named.append((f"{result['ensemble']['members']} CNNs", result["ensemble"]))
     d = result["data"]
-    return pd.DataFrame(rows).assign(**{
-        "data set": f"{d['description'] or d['root']} ({d['split']})",
-        "scale": scale or f"{d['images']} images, {d['classes']} classes"})
+    rows = []
+    for name, r in named:
+        for view, patches in (("centre", 1), ("ten_crop", 10)):
+            if view in r:
+                rows.append({"model": name, "patches": patches, "classes": d["classes"], "images": d["images"],
+                             "top-1": 100 * r[view]["top1_error"], "top-5": 100 * r[view]["top5_error"]})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------- words about a run
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, m = divmod(seconds // 60, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {seconds % 60:02d} s"
+
+
+def _commit(commit: str | None) -> str:
+    if not commit:
+        return "an unrecorded commit"
+    return f"commit `{commit[:8]}`" + (" (with uncommitted changes)" if commit.endswith("-dirty") else "")
+
+
+def run_words(provenance: Mapping[str, Any]) -> str:
+    """Where, when and how long: the training run and the export of a results folder, in words."""
+    t, e = provenance["training"], provenance["export"]
+    cpu = f" ({t['cpu']}, {t['cpu_threads']} threads)" if t.get("cpu") else ""
+    rate = ""
+    if t.get("mean_epoch_time_s"):
+        rate = (f", {_duration(t['mean_epoch_time_s'])} and {t['mean_images_per_s']:.0f} training images per second "
+                f"per epoch on average")
+    return (f"Trained by `{t['command']}` at {_commit(t.get('commit'))} on {t['device']}{cpu}, from "
+            f"{str(t.get('started'))[:16].replace('T', ' ')} to {str(t.get('finished'))[:16].replace('T', ' ')} "
+            f"UTC: {t['epochs']} epochs ({t['steps']:,} steps) in {_duration(t['wall_time_s'])} of wall time{rate}. "
+            f"Evaluated and exported by `{e['command']}` at {_commit(e.get('commit'))} on {e['device']} "
+            f"({e['cpu']}) on {e['date'][:10]} in {_duration(e['wall_time_s'])}.")
+
+
+def headline_words(evaluation: Mapping[str, Any]) -> str:
+    """The headline (last epoch, validation set) with one and ten patches, and the ten-patch gain beside the paper's."""
+    h = evaluation["headline"]
+    c, t = h["centre"], h["ten_crop"]
+    gain = 100 * (c["top1_error"] - t["top1_error"])
+    change = (f"lower the top-1 error by {gain:.1f} points" if gain > 0.05 else
+              f"raise the top-1 error by {-gain:.1f} points" if gain < -0.05 else "leave the top-1 error unchanged")
+    return (f"After its last epoch (epoch {h['epoch']}) the network misclassifies {_pct(c['top1_error'])} of the "
+            f"{h['data']['images']:,} validation images (top-1) and misses the true class among its five best "
+            f"guesses for {_pct(c['top5_error'])} (top-5) with one centre patch; with ten patches "
+            f"{_pct(t['top1_error'])} and {_pct(t['top5_error'])}. Ten patches {change} (the paper's Table 1: "
+            f"1.5 points, 39.0% to 37.5%).")
+
+
+def chance_words(classes: int) -> str:
+    """What top-5 means among ``classes`` classes, against ImageNet's 1,000: the errors of guessing."""
+    k = min(5, classes)
+    return (f"Guessing gives {_pct(1 - 1 / classes)} top-1 and {_pct(1 - k / classes)} top-5 error among "
+            f"{classes} classes, against {_pct(1 - 1 / 1000)} and {_pct(1 - 5 / 1000)} among ImageNet's 1,000: "
+            f"top-5 of {classes} classes is a much easier task than top-5 of 1,000, and neither error is comparable "
+            f"with the paper's.")
+
+
+def best_words(evaluation: Mapping[str, Any]) -> str:
+    """``best.pt`` said for what it is: chosen on the same validation images, not a headline."""
+    b = evaluation.get("best")
+    if not b:
+        return "The run kept no best.pt."
+    if b.get("same_as_last"):
+        return (f"The epoch with the lowest validation top-1 error (best.pt) is the last one (epoch {b['epoch']}), "
+                "so best.pt holds the same weights as the headline.")
+    return (f"best.pt, the weights of epoch {b['epoch']}, has {_pct(b['centre']['top1_error'])} top-1 and "
+            f"{_pct(b['centre']['top5_error'])} top-5 error with one patch and {_pct(b['ten_crop']['top1_error'])} / "
+            f"{_pct(b['ten_crop']['top5_error'])} with ten, but it was {b['note']}: choosing the epoch on the images "
+            "one reports on flatters the number.")
+
+
+# ---------------------------------------------------------------------------- Section 5: the preset and its cost
+#: Settings that change how the computation is laid out, where its data is looked up or how it is
+#: recorded, not what is computed; said as such where a preset changes them without a reason.
+LAYOUT_ONLY = {
+    "channels_last": "the memory layout of the tensors, not what is computed",
+    "checkpoint_every": "how often last.pt is written, not what is computed",
+    "model": "the fast or the reference forward pass: the same function",
+    "loader": "how the images reach the network: the same pixels",
+    "compile": "torch.compile: the same function",
+    "workers": "loader processes, not what is computed",
+    "threads": "CPU threads, not what is computed",
+    "dataset": "the folder looked up under $ALEXNET_DATA when --data is not given",
+}
+
+
+def _same(value: Any, default: Any) -> bool:
+    if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
+        return list(value) == list(default)
+    return value == default
+
+
+def preset_table(name: str) -> pd.DataFrame:
+    """Every setting of preset ``name`` (``alexnet/presets/<name>.yaml``) beside the paper's value
+    (:class:`TrainConfig`'s defaults are the paper's), and whether the preset changes it."""
+    from .train_cmd import load_preset
+
+    values = load_preset(name)
+    paper = TrainConfig()
+    rows = []
+    for key, value in values.items():
+        if key in ("differences", "preset"):
+            continue
+        default = getattr(paper, key, None)
+        rows.append({"setting": key, "preset": _show(value), "the paper": _show(default),
+                     "changed": "" if _same(value, default) else "yes"})
+    return pd.DataFrame(rows)
+
+
+def preset_differences(name: str) -> list[tuple[str, str]]:
+    """``(setting, reason)`` for every difference from the paper that preset ``name`` states, then
+    the settings it changes without a stated reason (those of :data:`LAYOUT_ONLY` said as such)."""
+    from .train_cmd import load_preset
+
+    values = load_preset(name)
+    reasons = {k: " ".join(str(v).split()) for k, v in dict(values.get("differences") or {}).items()}
+    paper = TrainConfig()
+    out = list(reasons.items())
+    for key, value in values.items():
+        if key in ("differences", "preset") or key in reasons or _same(value, getattr(paper, key, None)):
+            continue
+        out.append((key, LAYOUT_ONLY.get(key, "no reason stated in the preset")))
+    return out
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "paper's"
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value)
+
+
+#: ILSVRC-2012's training images (Section 2: "roughly 1.2 million") and the paper's epochs (Section 5).
+IMAGENET_TRAIN_IMAGES = 1_200_000
+PAPER_EPOCHS = 90
+
+
+def training_flops(bench_dir: str | Path = ROOT / "results" / "bench") -> float | None:
+    """FLOPs of one training step per image of the paper's network (forward and backward), as counted
+    by ``python -m alexnet bench`` (``torch.utils.flop_counter``) in ``results/bench``."""
+    from .bench_report import load_results as load_bench
+
+    for rec in load_bench(bench_dir).values():
+        for row in rec["sections"].get("model", {}).get("rows", []):
+            if row.get("model") == "ours" and row.get("flops_per_image"):
+                return float(row["flops_per_image"])
+    return None
+
+
+def gpu_time_estimate(bench_dir: str | Path = ROOT / "results" / "bench",
+                      sustained_tflops: Sequence[float] = (25, 50, 100, 200)) -> dict[str, Any]:
+    """What 90 epochs of ImageNet cost, from the FLOPs the bench counted: the rate the paper's 5 to 6
+    days imply, the hours at a few assumed sustained rates, and measured GPU rates where
+    ``results/bench`` has any (the fastest training mode of each GPU file; data loading not included)."""
+    from .bench_report import load_results as load_bench
+
+    flops = training_flops(bench_dir)
+    images = IMAGENET_TRAIN_IMAGES * PAPER_EPOCHS
+    out: dict[str, Any] = {"flops_per_image": flops, "images": images}
+    if flops is None:
+        return out
+    total = flops * images
+    out["total_flops"] = total
+    out["paper_tflops"] = [total / (d * 86400) / 1e12 for d in (6, 5)]  # five to six days (Section 5)
+    out["assumed"] = [{"sustained TFLOP/s": r, "hours": total / (r * 1e12) / 3600,
+                       "images/s needed": images / (total / (r * 1e12))} for r in sustained_tflops]
+    measured = []
+    for stem, rec in load_bench(bench_dir).items():
+        gpu = rec["machine"].get("gpu")
+        rows = [r for r in rec["sections"].get("model", {}).get("rows", []) if str(r.get("model", "")).startswith(
+            "ours") and r.get("images_per_s")]
+        if gpu and rows:
+            best = max(rows, key=lambda r: r["images_per_s"])
+            measured.append({"file": f"{stem}.json", "gpu": gpu, "mode": best.get("mode"),
+                             "images/s": best["images_per_s"], "hours": images / best["images_per_s"] / 3600})
+    out["measured"] = measured
+    return out
 
 
 # ---------------------------------------------------------------------------- results JSON

@@ -41,13 +41,18 @@ def short_name(name: str, width: int = 22) -> str:
 def to_display(image: torch.Tensor | np.ndarray, mean: torch.Tensor | np.ndarray | None = None) -> np.ndarray:
     """A ``(3, H, W)`` image (or kernel) as an ``(H, W, 3)`` array in [0, 1] for ``imshow``.
 
-    ``mean`` (the mean image the data pipeline subtracted, in the image's units: a ``(3, 1, 1)``
-    colour, or a ``(3, R, R)`` image of which the central patch is used) is added back first; then the array is min-max normalised on its own, as the paper shows its kernels.
-    A constant array becomes mid-grey.
+    A ``uint8`` image (a photograph as decoded) is shown as it is. Otherwise ``mean`` (the mean image
+    the data pipeline subtracted, in the image's units: a ``(3, 1, 1)`` colour, or a ``(3, R, R)``
+    image of which the central patch is used) is added back first; then the array is min-max
+    normalised on its own, as the paper shows its kernels. A constant array becomes mid-grey.
     """
-    x = torch.as_tensor(image).detach().to("cpu", torch.float64)
-    if x.dim() != 3 or x.shape[0] not in (1, 3):
-        raise ValueError(f"to_display expects a (3, H, W) or (1, H, W) array, got shape {tuple(x.shape)}")
+    t = torch.as_tensor(image).detach().to("cpu")
+    if t.dim() != 3 or t.shape[0] not in (1, 3):
+        raise ValueError(f"to_display expects a (3, H, W) or (1, H, W) array, got shape {tuple(t.shape)}")
+    if t.dtype == torch.uint8 and mean is None:
+        x = t.to(torch.float64) / 255.0
+        return (x.expand(3, -1, -1) if x.shape[0] == 1 else x).permute(1, 2, 0).numpy()
+    x = t.to(torch.float64)
     if mean is not None:
         m = torch.as_tensor(mean).to(torch.float64)
         if m.dim() == 3 and m.shape[-1] > 1 and m.shape[-2:] != x.shape[-2:]:
@@ -88,17 +93,21 @@ def filter_grid(
     cols: int = 8,
     title: str | None = "conv1 kernels (Figure 3)",
     tower_names: Sequence[str] | None = None,
+    width: float = 7.8,
 ) -> Figure:
     """Figure 3: each tower's conv1 kernels as a grid, one panel per tower, stacked as in the paper.
 
-    ``stats`` (one number per tower, e.g. the mean colour specificity) goes into each panel's title.
+    ``stats`` (one number per tower, e.g. the mean colour specificity) goes into each panel's title;
+    ``width`` is the figure's width in inches (7.8: a book page).
     """
     if not towers:
         raise ValueError("filter_grid needs at least one tower of kernels")
     mosaics = [kernel_mosaic(k, cols) for k in towers]
     heights = [m.shape[0] for m in mosaics]
-    width = max(m.shape[1] for m in mosaics)
-    fig, axes = plt.subplots(len(towers), 1, figsize=(0.08 * width + 1, 0.08 * sum(heights) + 0.6 * len(towers) + 0.6),
+    widest = max(m.shape[1] for m in mosaics)
+    inch = (width - 0.3) / widest  # inches per kernel pixel
+    fig, axes = plt.subplots(len(towers), 1, figsize=(width, inch * sum(heights) + 0.45 * len(towers)
+                                                      + (0.4 if title else 0.1)),
                              gridspec_kw=dict(height_ratios=heights), squeeze=False)
     for i, (ax, mosaic) in enumerate(zip(axes[:, 0], mosaics)):
         ax.imshow(mosaic, interpolation="nearest")
@@ -126,11 +135,12 @@ def prediction_panels(
     cols: int = 4,
     mean: torch.Tensor | None = None,
     title: str | None = "top-5 predictions on held-out images (Figure 4, left)",
+    width: float = 7.8,
 ) -> Figure:
     """Figure 4 (left): each image above a bar chart of its five most probable labels.
 
     The true class (``targets``), when it is among the five, is drawn in red as in the paper; the
-    image's caption is its true class.
+    image's caption is its true class. ``width`` is the figure's width in inches (7.8: a book page).
     """
     n = images.shape[0]
     if probs.shape[0] != n or indices.shape != probs.shape:
@@ -139,27 +149,29 @@ def prediction_panels(
     cols = max(1, min(cols, n))
     rows = math.ceil(n / cols)
     k = probs.shape[1]
-    fig = plt.figure(figsize=(2.4 * cols, 3.9 * rows))
-    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[2.0, 1.5] * rows, hspace=0.3, wspace=0.9)
+    fig = plt.figure(figsize=(width, 2.5 * rows * width / (1.95 * cols)))
+    outer = fig.add_gridspec(rows, cols, hspace=0.35, wspace=1.1)
     for i in range(n):
         r, c = divmod(i, cols)
-        ax = fig.add_subplot(grid[2 * r, c])
+        cell = outer[r, c].subgridspec(2, 1, height_ratios=[1.2, 0.9], hspace=0.08)
+        ax = fig.add_subplot(cell[0])
+        ax.set_anchor("S")  # the image sits on its bars
         ax.imshow(to_display(images[i], mean), interpolation="bilinear")
         ax.set_xticks([])
         ax.set_yticks([])
         target = None if targets is None else int(targets[i])
         if target is not None:
             ax.set_title(short_name(class_names[target]), fontsize=10, fontweight="bold")
-        bars = fig.add_subplot(grid[2 * r + 1, c])
+        bars = fig.add_subplot(cell[1])
         names = [short_name(class_names[int(j)]) for j in indices[i]]
         colours = [CORRECT_COLOUR if int(j) == target else OTHER_COLOUR for j in indices[i]]
         bars.barh(range(k), probs[i].numpy(), color=colours)
         bars.set_yticks(range(k))
-        bars.set_yticklabels(names, fontsize=9)
+        bars.set_yticklabels(names, fontsize=8)
         bars.invert_yaxis()
         bars.set_xlim(0, 1)
         bars.set_xticks([0, 0.5, 1])
-        bars.tick_params(axis="x", labelsize=7)
+        bars.tick_params(axis="x", labelsize=8)
         if r == rows - 1:
             bars.set_xlabel("probability", fontsize=8)
     if title:
@@ -177,18 +189,21 @@ def neighbour_panels(
     gallery_labels: Sequence[int] | torch.Tensor | None = None,
     mean: torch.Tensor | None = None,
     title: str | None = "nearest training images (Figure 4, right)",
+    width: float = 7.8,
 ) -> Figure:
     """Figure 4 (right): each query beside its nearest training images in the last hidden layer
     (upper row) and, below them, its nearest in pixel space (lower row), nearest first.
 
     With labels, each image is captioned with its class, in red when it differs from the query's.
+    ``width`` is the figure's width in inches (7.8: a book page).
     """
     q, k = feature_idx.shape
     if pixel_idx.shape != feature_idx.shape or queries.shape[0] != q:
         raise ValueError(f"neighbour_panels: {queries.shape[0]} queries, feature neighbours "
                          f"{tuple(feature_idx.shape)}, pixel neighbours {tuple(pixel_idx.shape)}")
     labelled = class_names is not None and query_labels is not None and gallery_labels is not None
-    fig = plt.figure(figsize=(1.15 * (k + 1.8) + 0.4, 2.5 * q + 0.25 * (q - 1) + 0.9))
+    cell = (width - 0.3) / (k + 1.8)  # inches per neighbour image
+    fig = plt.figure(figsize=(width, 2.3 * cell * q + 0.25 * (q - 1) + (0.9 if title else 0.3)))
     ratios = []
     for r in range(q):
         ratios += [1, 1] + ([0.22] if r < q - 1 else [])
@@ -223,7 +238,7 @@ def neighbour_panels(
     if title:
         fig.suptitle(f"{title}\nupper rows: the {k} nearest in the last hidden layer (fc7); "
                      f"lower rows: the {k} nearest in pixel space", fontsize=10)
-    fig.subplots_adjust(left=0.02, right=0.99, top=1 - 0.75 / fig.get_figheight(), bottom=0.02)
+    fig.subplots_adjust(left=0.02, right=0.99, top=1 - (0.75 if title else 0.2) / fig.get_figheight(), bottom=0.02)
     return fig
 
 

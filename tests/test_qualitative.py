@@ -8,7 +8,7 @@ from alexnet import AlexNet
 from alexnet.errors import AlexNetError
 from alexnet.profiles import resolve
 from alexnet.qualitative import (
-    CHECKS, PROFILES, Neighbours, colour_specificity, conv1_kernels, first_per_class, hidden_features,
+    CHECKS, PROFILES, Neighbours, colour_specificity, conv1_kernels, hidden_features,
     nearest, neighbours, pick_queries, random_kernel_baseline, top_k, tower_colour_stats, tower_gap_pvalue,
 )
 
@@ -158,25 +158,11 @@ def test_neighbour_statistics():
     assert nb.overlap() == 0.5
 
 
-def test_he_init_keeps_the_signal_scale():
-    from alexnet.qualitative import he_init
-
-    torch.manual_seed(0)
-    m = he_init(AlexNet(10, widths=(96, 64, 96, 96, 64), fc=(256, 256), adaptive_pool=True, init="torch")).eval()
-    assert all(float(t.conv2.bias.detach().abs().max()) == 0 for t in m.towers)
-    x = torch.randn(8, 3, 67, 67, generator=G)
-    with torch.no_grad():
-        _, h = m.classifier(m.features(x), return_hidden=True)
-    # the paper's init shrinks the signal by orders of magnitude over eight layers; He's keeps it
-    assert 0.05 < float(h.std()) < 20
-
-
 def test_query_and_class_selection():
     labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2])
     q = pick_queries(labels, 3, seed=1)
     assert sorted(labels[q].tolist()) == [0, 1, 2]
     assert len(set(pick_queries(labels, 9).tolist())) == 9
-    assert first_per_class(labels, 2).tolist() == [0, 1, 3, 4, 5, 6]
 
 
 def test_profiles_resolve_and_name_bad_values():
@@ -189,6 +175,13 @@ def test_profiles_resolve_and_name_bad_values():
         resolve(PROFILES, "ci", CHECKS, neighbours=0)
     with pytest.raises(AlexNetError, match="unknown parameter 'neighbor'"):
         resolve(PROFILES, "ci", CHECKS, neighbor=3)
+    with pytest.raises(AlexNetError, match="unknown parameter 'train_seconds'"):  # steps, never a time cap
+        resolve(PROFILES, "ci", CHECKS, train_seconds=50.0)
+    with pytest.raises(AlexNetError, match="steps_per_epoch"):
+        resolve(PROFILES, "ci", CHECKS, steps_per_epoch=0)
+    with pytest.raises(AlexNetError, match="init"):
+        resolve(PROFILES, "ci", CHECKS, init="he")
+    assert resolve(PROFILES, "ci", CHECKS)["results"] == "results/imagenette"
     assert resolve(PROFILES, "full", CHECKS, checkpoint="run/best.pt")["checkpoint"] == "run/best.pt"
 
 

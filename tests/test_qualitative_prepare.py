@@ -1,4 +1,4 @@
-"""Section 6.1 end to end on generated data: the ci run trains a two-tower net, full loads a checkpoint."""
+"""Section 6.1 end to end on generated data: the ci rerun trains a two-tower net by steps, full loads a checkpoint."""
 import pytest
 import torch
 
@@ -8,7 +8,7 @@ from alexnet.profiles import resolve
 from alexnet.qualitative import CHECKS, PROFILES, neighbours, prepare, top_k, tower_colour_stats
 
 SMALL = dict(widths=[8, 8, 8, 8, 8], fc=16, train_per_class=6, gallery_per_class=4, val_per_class=3, epochs=2,
-             train_seconds=30.0, batch_size=4, resize=72, crop=67)
+             steps_per_epoch=3, batch_size=4, resize=72, crop=67)
 
 
 @pytest.fixture(scope="module")
@@ -20,19 +20,29 @@ def data(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_ci_run_trains_a_two_tower_model_on_the_data(data):
-    run = prepare(resolve(PROFILES, "ci", CHECKS, data=str(data), **SMALL))
+def test_ci_run_trains_a_two_tower_model_by_steps_and_twice_the_same(data, tmp_path):
+    settings = resolve(PROFILES, "ci", CHECKS, data=str(data), **SMALL)
+    run = prepare(settings, out=tmp_path / "first")
     assert run.synthetic and "SYNTHETIC" in run.data_description
     assert len(run.class_names) == 3 and run.val_images.shape == (9, 3, 67, 67)
     assert run.gallery_images.shape[0] == 12 and sorted(run.gallery_labels.tolist()) == [0] * 4 + [1] * 4 + [2] * 4
     assert len(run.model.towers) == 2 and run.model.towers[0].conv1.out_channels == 4
-    assert run.history[-1]["step"] == 10 and run.history[-1]["epoch"] == 2.0  # two epochs of 18 images in 5 batches
-    assert "he initialisation" in run.model_description and "trained here" in run.model_description
+    # exactly epochs x steps_per_epoch steps of the real training loop, whatever the machine's speed
+    assert [r["step"] for r in run.history] == [3, 6] and run.run_folder == tmp_path / "first"
+    assert (tmp_path / "first" / "last.pt").exists() and "6 steps of 4 images" in run.model_description
     assert not run.model.training
     assert len(tower_colour_stats(run.model)) == 2
     nb = neighbours(run.model, run.val_images, run.gallery_images, k=6)
     assert nb.feature_idx.shape == (9, 6) and int(nb.pixel_idx.max()) < 12
     assert run.mean is not None and run.mean.shape[0] == 3
+    again = prepare(settings, out=tmp_path / "second")  # a second build gives the same network and numbers
+    for a, b in zip(run.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)
+    untimed = [{k: v for k, v in r.items() if k not in ("images_per_s", "epoch_time_s", "wall_time_s")}
+               for r in run.history]
+    assert untimed == [{k: v for k, v in r.items() if k not in ("images_per_s", "epoch_time_s", "wall_time_s")}
+                       for r in again.history]
+    assert torch.equal(top_k(run.model, run.val_images).probs, top_k(again.model, again.val_images).probs)
 
 
 @pytest.mark.slow

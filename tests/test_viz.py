@@ -33,6 +33,13 @@ def test_to_display_normalises_each_image():
         viz.to_display(torch.zeros(5, 6))
 
 
+def test_to_display_shows_a_decoded_photograph_as_it_is():
+    photo = torch.tensor([[[10, 20]], [[30, 40]], [[50, 255]]], dtype=torch.uint8)  # (3, 1, 2)
+    d = viz.to_display(photo)
+    assert d.shape == (1, 2, 3)
+    assert np.allclose(d[0, 0], [10 / 255, 30 / 255, 50 / 255]) and np.allclose(d[0, 1], [20 / 255, 40 / 255, 1.0])
+
+
 def test_kernel_mosaic_tiles_and_normalises_per_kernel():
     k = torch.randn(10, 3, 11, 11, generator=G)
     k[3] *= 1000  # a large kernel must not wash out the others

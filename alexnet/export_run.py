@@ -1,0 +1,607 @@
+"""``python -m alexnet export-run``: a finished training run turned into small files worth committing.
+
+A run folder (:mod:`alexnet.train`: ``config.json``, ``metrics.jsonl``, ``last.pt``, ``best.pt``,
+``summary.json``) holds checkpoints of hundreds of megabytes and absolute paths of the machine it ran
+on. :func:`export_run` reads it with the data it was trained on and writes a folder of a few
+megabytes from which the book draws Sections 6 and 6.1 on a machine that has neither:
+
+* ``config.json``, ``metrics.jsonl``, ``summary.json``: the run's own records (paths made relative);
+* ``evaluation.json``: Section 6's error rates of the **last** epoch's weights (the headline) on the
+  validation split, with one centre patch and with ten patches (Section 4.1), top-1 and top-5, per
+  class and the most confused pairs; the same for ``best.pt``, which was chosen on these same
+  validation images and so is labelled as such, never the headline;
+* ``conv1_kernels.npz`` and ``colour.json``: Figure 3's 96 conv1 kernels by tower, with the colour
+  statistic of :mod:`alexnet.qualitative` and its permutation test;
+* ``figure4.json``, ``neighbours.npz``, ``figure4_left.png``, ``figure4_right.png``: Figure 4, left
+  (validation photographs with their five most probable labels) and right (the six nearest training
+  photographs in the last hidden layer, fc7, beside the six nearest in pixel space), with the share
+  of same-class neighbours in each space over every validation image;
+* ``provenance.json`` and ``README.md``: the command, commit, device, date and wall time of the
+  training and of this export, and how to reproduce both.
+
+:func:`load_results` reads such a folder back for the book.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import platform
+import shlex
+import shutil
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .errors import AlexNetError
+
+__all__ = ["export_run", "load_results", "CommittedRun", "pixel_nearest", "RUN_FILES", "FORMAT", "add_parser"]
+
+#: Version of the folder's layout, written into ``provenance.json``.
+FORMAT = 1
+#: Files a run folder must hold to be exported (``best.pt`` is optional).
+RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "last.pt")
+#: What ``best.pt`` is, said wherever its numbers appear.
+BEST_NOTE = "chosen on these same validation images (lowest top-1 error), not a headline"
+HEADLINE_NOTE = "the weights after the last epoch: the headline"
+
+
+# ------------------------------------------------------------------------------------ paths
+def _scrub(value: Any, replacements: list[tuple[str, str]]) -> Any:
+    """``value`` with every absolute path prefix in ``replacements`` replaced (recursively)."""
+    if isinstance(value, str):
+        for old, new in replacements:
+            if old and old in value:
+                value = value.replace(old, new)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, replacements) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v, replacements) for v in value]
+    return value
+
+
+def _replacements(run: Path, root: Path, out: Path) -> list[tuple[str, str]]:
+    """Path prefixes, longest first: the data set folder -> ``DATA/<its name>``, the run folder ->
+    ``RUN``, the results folder -> its path in the checkout (else ``OUT``), the home folder -> ``~``."""
+    from .train import ROOT
+
+    out_abs = out.resolve()
+    out_name = str(out_abs.relative_to(ROOT)) if out_abs.is_relative_to(ROOT) else "OUT"
+    data = f"DATA/{root.resolve().name}"
+    pairs = [(str(root.resolve()), data), (str(root), data), (str(run.resolve()), "RUN"), (str(run), "RUN"),
+             (str(out_abs), out_name), (str(Path.home()), "~")]
+    return sorted({p for p in pairs if p[0] not in ("", "/", ".")}, key=lambda p: -len(p[0]))
+
+
+def _command(text: str) -> str:
+    """A recorded command line as a user types it (``__main__.py train`` -> ``python -m alexnet train``)."""
+    for name in ("__main__.py ", "alexnet "):
+        if text.startswith(name):
+            return "python -m alexnet " + text[len(name):]
+    return text
+
+
+def check_run(run: Path) -> None:
+    """Raise :class:`AlexNetError` naming the first file of :data:`RUN_FILES` the run folder lacks."""
+    if not run.is_dir():
+        raise AlexNetError(f"run folder {run} does not exist")
+    for name in RUN_FILES:
+        if not (run / name).is_file():
+            extra = " (the run has not finished: summary.json is written at its end)" if name == "summary.json" else ""
+            raise AlexNetError(f"run folder {run} has no {name}{extra}")
+
+
+# ------------------------------------------------------------------- images and features
+class _Crops(Dataset):
+    """Items ``(network input, uint8 centre crop, label)`` of an evaluation data set.
+
+    The input is the data set's own centre patch (mean subtracted, Section 2); the crop is the
+    same patch before the mean is subtracted, for pixel distances and for display.
+    """
+
+    def __init__(self, dataset) -> None:
+        self.dataset = dataset
+        self.crop = int(dataset.transform.crop)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        raw = self.dataset.raw[i]
+        h, w = raw.shape[-2:]
+        top, left = (h - self.crop) // 2, (w - self.crop) // 2
+        crop = raw[:, top:top + self.crop, left:left + self.crop].contiguous()
+        return self.dataset.transform(raw), crop, self.dataset.raw.targets[i]
+
+
+@torch.no_grad()
+def _embed(model, dataset, batch_size: int, workers: int | None, device: torch.device, amp: str, progress: bool,
+           desc: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(logits, fc7 outputs, uint8 crops (N, 3*c*c), labels)`` of every image, in eval mode."""
+    from .data import make_loader
+    from .qualitative import model_outputs
+
+    loader = make_loader(_Crops(dataset), batch_size, train=False, workers=workers)
+    if progress:
+        from tqdm.auto import tqdm
+
+        loader = tqdm(loader, desc=desc, leave=False)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
+    model.eval()
+    logits, hidden, crops, labels = [], [], [], []
+    for x, crop, y in loader:
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            z, h = model_outputs(model, x.to(device))
+        logits.append(z.float().cpu())
+        hidden.append(h.float().cpu())
+        crops.append(crop.reshape(crop.shape[0], -1))
+        labels.append(torch.as_tensor(y))
+    return torch.cat(logits), torch.cat(hidden), torch.cat(crops), torch.cat(labels)
+
+
+def pixel_nearest(queries: torch.Tensor, gallery: torch.Tensor, k: int = 6, query_chunk: int = 256,
+                  gallery_chunk: int = 1024, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` gallery rows nearest to each query row in Euclidean pixel distance, nearest first.
+
+    ``queries`` ``(Q, D)`` and ``gallery`` ``(N, D)`` are ``uint8`` pixel arrays (centre crops before
+    mean subtraction: one mean image subtracted from both leaves every distance unchanged). The
+    candidates come from float32 matrix products in chunks (the whole gallery never needs to be
+    float), and the ``k`` nearest are re-ranked with exact integer distances. Returns
+    ``(distances float32 (Q, k), indices int64 (Q, k))``.
+    """
+    if queries.dtype != torch.uint8 or gallery.dtype != torch.uint8:
+        raise ValueError("pixel_nearest expects uint8 pixel arrays")
+    if queries.dim() != 2 or gallery.dim() != 2 or queries.shape[1] != gallery.shape[1]:
+        raise ValueError(f"pixel_nearest: queries {tuple(queries.shape)} and gallery {tuple(gallery.shape)} "
+                         "must be (Q, D) and (N, D)")
+    n = gallery.shape[0]
+    if not 1 <= k <= n:
+        raise ValueError(f"pixel_nearest: k must be between 1 and the gallery size {n}, got {k}")
+    m = min(n, k + 10)  # candidates kept from the float32 pass
+
+    def centred(x: torch.Tensor) -> torch.Tensor:  # smaller numbers, smaller float32 rounding
+        return x.float() - 128.0
+
+    g_norm = torch.cat([centred(g).pow(2).sum(1) for g in gallery.split(gallery_chunk)])
+    out_d, out_i = [], []
+    chunks = list(queries.split(query_chunk))
+    if progress:
+        from tqdm.auto import tqdm
+
+        chunks = tqdm(chunks, desc="pixel neighbours", leave=False)
+    for q in chunks:
+        qf = centred(q)
+        q_norm = qf.pow(2).sum(1, keepdim=True)
+        best_d = torch.full((q.shape[0], 0), math.inf)
+        best_i = torch.zeros((q.shape[0], 0), dtype=torch.long)
+        for start in range(0, n, gallery_chunk):
+            g = centred(gallery[start:start + gallery_chunk])
+            d2 = q_norm + g_norm[start:start + g.shape[0]] - 2 * qf @ g.T
+            cand_d = torch.cat([best_d, d2], dim=1)
+            cand_i = torch.cat([best_i, torch.arange(start, start + g.shape[0]).expand(q.shape[0], -1)], dim=1)
+            keep = cand_d.topk(min(m, cand_d.shape[1]), dim=1, largest=False).indices
+            best_d, best_i = cand_d.gather(1, keep), cand_i.gather(1, keep)
+        # exact squared distances of the candidates, in integers
+        exact = torch.stack([
+            (gallery[best_i[r]].to(torch.int32) - q[r].to(torch.int32)).pow(2).sum(1) for r in range(q.shape[0])
+        ])
+        order = torch.argsort(exact * n + best_i, dim=1)[:, :k]  # ties broken by the lower index
+        out_d.append(exact.gather(1, order).double().sqrt().float())
+        out_i.append(best_i.gather(1, order))
+    return torch.cat(out_d), torch.cat(out_i)
+
+
+# ----------------------------------------------------------------------------- the export
+def _rel_paths(dataset, root: Path) -> list[str]:
+    return [str(Path(p).relative_to(root)) if Path(p).is_relative_to(root) else Path(p).name
+            for p in dataset.raw.paths]
+
+
+def _evaluation(path: Path, root: Path, epoch: int, note: str, replacements, **kwargs) -> dict[str, Any]:
+    from .evaluate import evaluate
+
+    result = evaluate(path, root, ten_crop=True, **kwargs)
+    single = result["models"][0]
+    return _scrub({
+        "checkpoint": path.name, "epoch": epoch, "note": note,
+        "centre": single["centre"], "ten_crop": single["ten_crop"],
+        "per_class": result["per_class"], "per_class_view": result["headline"]["view"],
+        "confused_pairs": result["confused_pairs"], "data": result["data"],
+        "device": result["device"], "amp": result["amp"], "wall_time_s": result["wall_time_s"],
+    }, replacements)
+
+
+def _share_same(idx: torch.Tensor, query_labels: torch.Tensor, gallery_labels: torch.Tensor) -> float:
+    return float((gallery_labels[idx] == query_labels.view(-1, 1)).double().mean())
+
+
+def _chance_same(query_labels: torch.Tensor, gallery_labels: torch.Tensor, classes: int) -> float:
+    """Share of same-class neighbours if neighbours were drawn at random from the gallery."""
+    q = torch.bincount(query_labels, minlength=classes).double() / query_labels.numel()
+    g = torch.bincount(gallery_labels, minlength=classes).double() / gallery_labels.numel()
+    return float((q * g).sum())
+
+
+def _git(*args: str) -> str | None:
+    import subprocess
+
+    from .train import ROOT
+
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h} h {m:02d} min" if h else (f"{m} min {s:02d} s" if m else f"{s} s")
+
+
+def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, batch_size: int = 64,
+               workers: int | None = None, threads: int | None = None, device: str = "auto",
+               max_per_class: int | None = None, amp: str = "none", predictions: int = 8,
+               neighbour_queries: int = 5, neighbours: int = 6, permutations: int = 20_000, seed: int = 0, dpi: int = 100,
+               progress: bool = False, command: str | None = None) -> Path:
+    """Write the committed results of the run folder ``run`` into ``out`` (see the module docstring).
+
+    Args:
+        run: a finished run folder (:data:`RUN_FILES`).
+        data: the data set it was trained on (``None``: the folder its ``config.json`` names).
+        out: the results folder (created; files of an earlier export are replaced).
+        max_per_class: evaluate and search at most this many images per class (``None``: every
+            validation image and every training image, as the committed results are).
+        amp: autocast of the evaluation (``none``: float32, the default; ``bf16``; ``fp16``). The
+            networks run on the fast path (:func:`alexnet.evaluate.fast_copy`, the same function).
+        predictions, neighbour_queries, neighbours: Figure 4's eight images (left), five rows and
+            six neighbours per row (right), as in the paper.
+        permutations: random splits in Figure 3's permutation test.
+        command: the command line to record (default: this process's).
+    Returns ``out``.
+    """
+    from . import qualitative as Q
+    from .checkpoint import load_checkpoint, load_model
+    from .data import build_eval_dataset, resolve_data_root
+    from .evaluate import fast_copy
+    from .machine import cpu_model, resolve_device, usable_cores
+
+    t0 = time.perf_counter()
+    run, out = Path(run).expanduser(), Path(out).expanduser()
+    check_run(run)
+    for name, v in (("predictions", predictions), ("neighbour_queries", neighbour_queries),
+                    ("neighbours", neighbours), ("batch_size", batch_size), ("permutations", permutations)):
+        if not isinstance(v, int) or v < 1:
+            raise AlexNetError(f"export-run: {name} must be an integer >= 1, got {v!r}")
+    try:
+        config = json.loads((run / "config.json").read_text())
+        summary = json.loads((run / "summary.json").read_text())
+    except ValueError as err:
+        raise AlexNetError(f"run folder {run}: config.json or summary.json is not JSON ({err})") from None
+    if data is None:
+        data = config.get("data", {}).get("root")
+    root = resolve_data_root(data).resolve()
+    if out.resolve() == run.resolve() or out.resolve().is_relative_to(run.resolve()):
+        raise AlexNetError(f"--out {out} lies inside the run folder {run}; choose another folder")
+    if threads:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    rep = _replacements(run, root, out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    # the run's records
+    (out / "config.json").write_text(json.dumps(_scrub(config, rep), indent=2) + "\n")
+    shutil.copyfile(run / "metrics.jsonl", out / "metrics.jsonl")
+    (out / "summary.json").write_text(json.dumps(_scrub(summary, rep), indent=2) + "\n")
+
+    # Section 6: last.pt (headline) and best.pt (chosen on the validation images)
+    last_state = load_checkpoint(run / "last.pt")
+    last_epoch, saved_at = int(last_state["epoch"]), last_state.get("saved_at")
+    del last_state
+    ev_kwargs = dict(batch_size=batch_size, workers=workers, device=str(dev), max_per_class=max_per_class,
+                     progress=progress, amp=amp, fast=True)
+    headline = _evaluation(run / "last.pt", root, last_epoch, HEADLINE_NOTE, rep, **ev_kwargs)
+    best = None
+    if (run / "best.pt").is_file():
+        best_epoch = int(load_checkpoint(run / "best.pt")["epoch"])
+        if best_epoch == last_epoch:
+            best = {"checkpoint": "best.pt", "epoch": best_epoch, "note": BEST_NOTE, "same_as_last": True}
+        else:
+            best = {**_evaluation(run / "best.pt", root, best_epoch, BEST_NOTE, rep, **ev_kwargs),
+                    "same_as_last": False}
+    evaluation = {"headline": headline, "best": best,
+                  "note": "the headline is the last epoch's error on the validation images, which the learning-rate "
+                          "schedule also watched (as the paper's did); best.pt was chosen on the same images"}
+    (out / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
+
+    # Figure 3: conv1's kernels by tower, their colour statistic and the permutation test
+    model = fast_copy(load_model(run / "last.pt", device=dev))
+    kernels = Q.conv1_kernels(model)
+    np.savez_compressed(out / "conv1_kernels.npz", **{f"tower{i}": k.numpy().astype(np.float32)
+                                                      for i, k in enumerate(kernels, start=1)})
+    stats = Q.tower_colour_stats(kernels)
+    colour: dict[str, Any] = {"towers": [s.as_dict() for s in stats], "random_baseline": Q.random_kernel_baseline(
+        *kernels[0].shape[-2:]), "permutations": permutations, "seed": seed}
+    if len(stats) == 2:
+        colour["pvalue"] = Q.tower_gap_pvalue(stats[0].values, stats[1].values, permutations, seed)
+        colour["verdict"] = Q.colour_verdict(stats, colour["pvalue"])
+    (out / "colour.json").write_text(json.dumps(colour, indent=2) + "\n")
+
+    # Figure 4: every validation image against every training image, in fc7 and in pixels
+    dc = dict(model.data_config)
+    ds_kwargs = dict(resize=int(dc.get("resize", 256)), crop=int(dc.get("crop", 224)),
+                     mean_image=model.data_mean if model.data_mean is not None else bool(dc.get("mean_image", True)),
+                     max_per_class=max_per_class)
+    val_ds = build_eval_dataset(root, "val", **ds_kwargs)
+    train_ds = build_eval_dataset(root, "train", **ds_kwargs)
+    names = list(model.class_names or val_ds.class_names)
+    embed = dict(batch_size=batch_size, workers=workers, device=dev, amp=amp, progress=progress)
+    val_logits, val_hidden, val_pixels, val_labels = _embed(model, val_ds, desc="val", **embed)
+    _, train_hidden, train_pixels, train_labels = _embed(model, train_ds, desc="train", **embed)
+    del model
+    k = min(neighbours, train_labels.numel())
+    feature_dist, feature_idx = Q.nearest(val_hidden, train_hidden, k)
+    pixel_dist, pixel_idx = pixel_nearest(val_pixels, train_pixels, k, progress=progress)
+    top = Q.predictions(val_logits, k=5)
+    val_paths, train_paths = _rel_paths(val_ds, root), _rel_paths(train_ds, root)
+    np.savez_compressed(
+        out / "neighbours.npz", val_paths=np.array(val_paths), train_paths=np.array(train_paths),
+        val_labels=val_labels.numpy().astype(np.int16), train_labels=train_labels.numpy().astype(np.int16),
+        top5_indices=top.indices.numpy().astype(np.int16), top5_probs=top.probs.numpy().astype(np.float32),
+        feature_idx=feature_idx.numpy().astype(np.int32), feature_dist=feature_dist.numpy().astype(np.float32),
+        pixel_idx=pixel_idx.numpy().astype(np.int32), pixel_dist=pixel_dist.numpy().astype(np.float32),
+        class_names=np.array(names),
+    )
+    feature_same = _share_same(feature_idx, val_labels, train_labels)
+    pixel_same = _share_same(pixel_idx, val_labels, train_labels)
+    chance = _chance_same(val_labels, train_labels, len(names))
+    overlap = Q.Neighbours(feature_idx, feature_dist, pixel_idx, pixel_dist).overlap()
+    left = Q.pick_queries(val_labels, predictions, seed=seed)
+    right = Q.pick_queries(val_labels, neighbour_queries, seed=seed + 1)
+
+    def image(i: int, labels: torch.Tensor, paths: list[str]) -> dict[str, Any]:
+        return {"index": i, "path": paths[i], "label": int(labels[i]), "class": names[int(labels[i])]}
+
+    figure4 = {
+        "classes": names,
+        "queries": len(val_paths), "gallery": len(train_paths), "neighbours": k,
+        "max_per_class": max_per_class,
+        "space": {"features": "fc7 output (the last hidden layer), Euclidean distance",
+                  "pixels": f"{ds_kwargs['crop']}x{ds_kwargs['crop']} centre crops of the {ds_kwargs['resize']}-pixel "
+                            "images, Euclidean distance between RGB values"},
+        "same_class_share": {"features": feature_same, "pixels": pixel_same, "chance": chance},
+        "overlap": overlap,
+        "verdict": Q.neighbour_verdict(feature_same, pixel_same, chance),
+        "top5_correct_share": float(top.correct(val_labels)[1].double().mean()),
+        "left": [{**image(int(i), val_labels, val_paths),
+                  "top5": [{"class": names[int(c)], "probability": float(p)}
+                           for c, p in zip(top.indices[i], top.probs[i])]} for i in left.tolist()],
+        "right": [{**image(int(i), val_labels, val_paths),
+                   "features": [{**image(int(j), train_labels, train_paths), "distance": float(d)}
+                                for j, d in zip(feature_idx[i], feature_dist[i])],
+                   "pixels": [{**image(int(j), train_labels, train_paths), "distance": float(d)}
+                              for j, d in zip(pixel_idx[i], pixel_dist[i])]} for i in right.tolist()],
+    }
+    (out / "figure4.json").write_text(json.dumps(figure4, indent=2) + "\n")
+    _draw_figure4(out, val_pixels, train_pixels, val_labels, train_labels, top, feature_idx, pixel_idx,
+                  left, right, names, ds_kwargs["crop"], dpi)
+    del val_pixels, train_pixels
+
+    # provenance and README
+    prov = config.get("provenance", {})
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    host_same = prov.get("host") == socket.gethostname()
+    training = {
+        "command": _command(str(_scrub(prov.get("command", ""), rep))),
+        "commit": prov.get("git_commit"),
+        "device": prov.get("device"),
+        "cpu": cpu_model() if host_same and str(prov.get("device", "")).startswith("cpu") else None,
+        "cpu_threads": prov.get("cpu_threads"),
+        "versions": prov.get("versions"),
+        "started": prov.get("date"),
+        "finished": saved_at,
+        "wall_time_s": summary.get("wall_time_s"),
+        "epochs": len(metrics),
+        "steps": summary.get("steps"),
+        "mean_epoch_time_s": (sum(r.get("epoch_time_s", 0.0) for r in metrics) / len(metrics)) if metrics else None,
+        "mean_images_per_s": (sum(r.get("images_per_s", 0.0) for r in metrics) / len(metrics)) if metrics else None,
+    }
+    export = {
+        "command": command if command is not None else _scrub(
+            " ".join(["python -m alexnet", *map(shlex.quote, sys.argv[1:])]), rep),
+        "commit": (_git("rev-parse", "HEAD") or "unknown") + ("-dirty" if _git(
+            "status", "--porcelain", "--untracked-files=no") else ""),
+        "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
+        "cpu": cpu_model(), "cores": usable_cores(), "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(), "torch": torch.__version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "max_per_class": max_per_class,
+        "wall_time_s": time.perf_counter() - t0,
+    }
+    provenance = {"format": FORMAT, "data": _scrub(config.get("data", {}), rep), "training": training, "export": export}
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    (out / "README.md").write_text(_readme(out, config, summary, evaluation, colour, figure4, provenance))
+    return out
+
+
+def _draw_figure4(out: Path, val_pixels, train_pixels, val_labels, train_labels, top, feature_idx, pixel_idx,
+                  left, right, names, crop: int, dpi: int) -> None:
+    """Figure 4 as this run draws it, PNGs beside the data (a build without the photographs shows these)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from . import viz
+
+    val_img = val_pixels.view(-1, 3, crop, crop)
+    train_img = train_pixels.view(-1, 3, crop, crop)
+    fig = viz.prediction_panels(val_img[left], top.probs[left], top.indices[left], names, targets=val_labels[left],
+                                title=None)
+    fig.savefig(out / "figure4_left.png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    fig = viz.neighbour_panels(val_img[right], train_img, feature_idx[right], pixel_idx[right], names,
+                               val_labels[right], train_labels, title=None)
+    fig.savefig(out / "figure4_right.png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _readme(out: Path, config, summary, evaluation, colour, figure4, provenance) -> str:
+    """The results folder's README: what is here, what it took, how to make it again."""
+    t, e = provenance["training"], provenance["export"]
+    h, b = evaluation["headline"], evaluation["best"]
+    data = provenance["data"]
+    files = sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "README.md") + ["README.md"]
+    lines = [
+        f"# {out.name}: a training run of this project, exported by `python -m alexnet export-run`",
+        "",
+        f"Data: {data.get('description', '?')}.",
+        f"Trained with `{t['command']}` at commit `{t['commit']}` on {t['device']}"
+        + (f" ({t['cpu']}, {t['cpu_threads']} threads)" if t.get("cpu") else "")
+        + f", started {t['started']}, finished {t['finished']}: {t['epochs']} epochs, {t['steps']} steps, "
+          f"{_fmt_duration(t['wall_time_s'] or 0)} of wall time "
+          f"({_fmt_duration(t['mean_epoch_time_s'] or 0)} and {t['mean_images_per_s'] or 0:.0f} training images/s per "
+          "epoch on average).",
+        f"Exported with `{e['command']}` at commit `{e['commit']}` on {e['device']} ({e['cpu']}, "
+        f"{e['torch_threads']} threads) on {e['date']} in {_fmt_duration(e['wall_time_s'])}.",
+        "",
+        "## Error rates (Section 6), validation images",
+        "",
+        "| weights | epoch | top-1, one patch | top-5, one patch | top-1, ten patches | top-5, ten patches |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| last.pt ({h['note']}) | {h['epoch']} | {_pct(h['centre']['top1_error'])} | "
+        f"{_pct(h['centre']['top5_error'])} | {_pct(h['ten_crop']['top1_error'])} | {_pct(h['ten_crop']['top5_error'])} |",
+    ]
+    if b and not b.get("same_as_last"):
+        lines.append(f"| best.pt ({b['note']}) | {b['epoch']} | {_pct(b['centre']['top1_error'])} | "
+                     f"{_pct(b['centre']['top5_error'])} | {_pct(b['ten_crop']['top1_error'])} | "
+                     f"{_pct(b['ten_crop']['top5_error'])} |")
+    elif b:
+        lines.append(f"| best.pt ({b['note']}) | {b['epoch']} | the same weights as last.pt | | | |")
+    lines += [
+        "",
+        f"{h['data']['images']} validation images, {h['data']['classes']} classes. "
+        f"{evaluation['note']}.",
+        "",
+        "## Figures 3 and 4 (Section 6.1)",
+        "",
+    ]
+    towers = ", ".join(f"tower {s['tower']} {s['mean']:.3f}" for s in colour["towers"])
+    lines.append(f"Colour specificity of conv1's kernels (mean per tower; random weights "
+                 f"{colour['random_baseline']:.3f}): {towers}"
+                 + (f"; permutation test p = {colour['pvalue']:.4f}: {colour['verdict']}." if "pvalue" in colour else "."))
+    s = figure4["same_class_share"]
+    lines += [
+        "",
+        f"Same-class share of the {figure4['neighbours']} nearest training images over {figure4['queries']} validation "
+        f"images (gallery: {figure4['gallery']} training images): fc7 {_pct(s['features'])}, pixels "
+        f"{_pct(s['pixels'])}, chance {_pct(s['chance'])}.",
+        "",
+        "## Files",
+        "",
+        *[f"- `{f}`" for f in files],
+        "",
+        "In paths and commands, `DATA/<name>` stands for the data set's folder, `RUN` for the run folder and `~` for "
+        "the home folder; Figure 4's photographs are named relative to the data set's folder.",
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        t["command"],
+        e["command"],
+        "```",
+        "",
+        "The run folder keeps the checkpoints (`last.pt`, `best.pt`), which are not committed.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ reading back
+@dataclass
+class CommittedRun:
+    """A results folder written by :func:`export_run`, as the book reads it."""
+
+    folder: Path
+    config: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    summary: dict[str, Any]
+    evaluation: dict[str, Any]
+    colour: dict[str, Any]
+    figure4: dict[str, Any]
+    provenance: dict[str, Any]
+
+    def kernels(self) -> list[torch.Tensor]:
+        """conv1's kernels, one ``(k, 3, 11, 11)`` float32 tensor per tower."""
+        with np.load(self.folder / "conv1_kernels.npz") as z:
+            return [torch.from_numpy(z[name]) for name in sorted(z.files)]
+
+    def neighbours(self) -> dict[str, np.ndarray]:
+        """Every validation image's top-5 and neighbours (``neighbours.npz``)."""
+        with np.load(self.folder / "neighbours.npz") as z:
+            return {name: z[name] for name in z.files}
+
+
+def load_results(folder: str | Path) -> CommittedRun | None:
+    """The results folder ``folder`` (``None`` when it does not exist; an error naming the file when one is missing)."""
+    folder = Path(folder)
+    if not folder.exists():
+        return None
+    names = ("config.json", "metrics.jsonl", "summary.json", "evaluation.json", "colour.json", "figure4.json",
+             "provenance.json", "conv1_kernels.npz", "neighbours.npz", "figure4_left.png", "figure4_right.png")
+    for name in names:
+        if not (folder / name).is_file():
+            raise AlexNetError(f"results folder {folder} has no {name}; export it again with "
+                               "`python -m alexnet export-run`")
+
+    def read(name: str) -> Any:
+        return json.loads((folder / name).read_text())
+
+    metrics = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return CommittedRun(folder, read("config.json"), metrics, read("summary.json"), read("evaluation.json"),
+                        read("colour.json"), read("figure4.json"), read("provenance.json"))
+
+
+# ----------------------------------------------------------------------------- command line
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export-run", help="turn a finished run folder into small committable results (Sections 6, 6.1)",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("run", help="a finished run folder (config.json, metrics.jsonl, summary.json, last.pt, best.pt)")
+    p.add_argument("--data", default=None, help="the data set it was trained on (default: the folder its config.json names)")
+    p.add_argument("--out", required=True, help="results folder to write, e.g. results/imagenette")
+    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
+    p.add_argument("--workers", type=int, default=None, help="data loader processes (default: the data module's)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of torch (default: torch's)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default: auto)")
+    p.add_argument("--max-per-class", type=int, default=None,
+                   help="at most this many validation and training images per class (default: all; for quick checks)")
+    p.add_argument("--amp", default="none", choices=("none", "bf16", "fp16"),
+                   help="autocast of the evaluation (default: none, i.e. float32)")
+    p.add_argument("--permutations", type=int, default=20_000, help="random splits in Figure 3's test (default: 20000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = export_run(args.run, args.data, args.out, batch_size=args.batch_size, workers=args.workers,
+                     threads=args.threads, device=args.device, max_per_class=args.max_per_class,
+                     amp=args.amp, permutations=args.permutations, progress=not args.quiet)
+    total = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+    print((out / "README.md").read_text())
+    print(f"written: {out} ({total / 1e6:.2f} MB)")
+    return 0
