@@ -1,6 +1,9 @@
-"""The book: every notebook executes under the `ci` profile with papermill, the HTML builds with
-warnings as errors, every page of `_toc.yml` exists and embeds its figures, and every glued number
-is finite. This is the one place CI builds the whole book (about 10-15 minutes on two cores)."""
+"""The book: every chapter executes under the `ci` profile with papermill, the HTML builds with
+warnings as errors, every page of `_toc.yml` exists and embeds its figures, every glued number
+is finite, and every executed chapter and rendered page passes alexnet.book.checks (no error or
+traceback, no line wider than the page, no warning only in a stream, no folder of the machine,
+every figure captioned and legible, no words about the project's development). This is the one
+place CI builds the whole book (about 10 minutes on two cores)."""
 import math
 import re
 from pathlib import Path
@@ -8,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from alexnet.book import ROOT, build, execute_notebook, toc_files, toc_notebooks
+from alexnet.book import ROOT, build, check_html, check_notebook, execute_notebook, toc_files, toc_notebooks
 from alexnet.errors import AlexNetError
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first test builds the whole book
@@ -45,6 +48,18 @@ def test_notebook_executed_without_errors_and_figures_are_embedded(html, nb):
     embedded = sum(1 for s in local if "_images/" in s) + sum(1 for s in srcs if s.startswith("data:image"))
     assert embedded >= figures, f"{nb}: {figures} figures in the notebook, {embedded} on the page"
     assert "Traceback" not in page
+
+
+@pytest.mark.parametrize("nb", toc_notebooks(), ids=lambda p: p.stem)
+def test_executed_chapter_and_page_pass_the_checks(html, nb):
+    problems = check_notebook(_executed(nb), nb.name)
+    problems += check_html((html / nb.with_suffix(".html")).read_text(), nb.name)
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("page", [f for f in toc_files() if f.startswith("book/")])
+def test_text_pages_pass_the_checks(html, page):
+    assert check_html((html / f"{page}.html").read_text(), page) == []
 
 
 @pytest.mark.parametrize("nb", toc_notebooks(), ids=lambda p: p.stem)

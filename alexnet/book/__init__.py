@@ -15,9 +15,10 @@ The library never imports this package.
 """
 from .build import ROOT, add_parser, build, execute_notebook, toc_files, toc_notebooks
 from .checks import check_html, check_notebook, check_page, check_source
-from .page import LINE_WIDTH, device_words, figure, say_data, setup, show_code
+from .page import LINE_WIDTH, device_words, figure, say_data, setup, show_code, shown_path
 
 __all__ = [
     "LINE_WIDTH", "ROOT", "add_parser", "build", "check_html", "check_notebook", "check_page", "check_source",
-    "device_words", "execute_notebook", "figure", "say_data", "setup", "show_code", "toc_files", "toc_notebooks",
+    "device_words", "execute_notebook", "figure", "say_data", "setup", "show_code", "shown_path", "toc_files",
+    "toc_notebooks",
 ]

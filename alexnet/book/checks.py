@@ -28,7 +28,8 @@ DEVELOPMENT_WORDS = re.compile(
 #: Tags that keep a cell's input off the page.
 HIDDEN_INPUT = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
 HIDDEN_OUTPUT = {"remove-cell", "remove-output", "hide-output", "hide-cell"}
-#: Estimated pixels per character and per column of a table on the page (for table widths).
+#: Estimated pixels per character and per column of a table on the page (for table widths: a table
+#: is cut off when its columns' longest words do not fit).
 TABLE_CHAR_PX, TABLE_CELL_PX = 8.5, 30
 
 
@@ -153,7 +154,7 @@ def check_notebook(nb, name: str) -> list[str]:
                 problems.append(f"{name}: cell {i}: a traceback in the output")
             if not shown:
                 continue
-            if kind in ("stdout", "stderr") and re.search(r"\bwarning\b", text, re.IGNORECASE):
+            if kind in ("stdout", "stderr") and re.search(r"warning\b", text, re.IGNORECASE):
                 problems.append(f"{name}: cell {i}: a warning printed to {kind}; say it in a warning admonition")
             for line in _wide(lines):
                 problems.append(f"{name}: cell {i}: {kind} line of {len(line)} > {LINE_WIDTH} characters: "
@@ -235,10 +236,11 @@ class _Page(HTMLParser):
 
 
 def _table_width(rows: list[list[str]]) -> float:
+    """The narrowest a table can be drawn (each column as wide as its longest word), in pixels."""
     columns: dict[int, int] = {}
     for row in rows:
         for j, cell in enumerate(row):
-            columns[j] = max(columns.get(j, 0), len(cell))
+            columns[j] = max(columns.get(j, 0), max((len(w) for w in cell.split()), default=0))
     return sum(chars * TABLE_CHAR_PX + TABLE_CELL_PX for chars in columns.values())
 
 

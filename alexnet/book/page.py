@@ -150,6 +150,27 @@ def figure(name: str, fig=None) -> None:
     plt.close(fig)
 
 
+def shown_path(path: Any) -> str:
+    """A folder as a page may show it: ``$ALEXNET_DATA/...``, ``./...`` (the repository) or ``~/...``,
+    never a folder name of the machine that built the book."""
+    import os
+    from pathlib import Path
+
+    from .build import ROOT
+
+    folder = Path(path).expanduser().resolve()
+    env = os.environ.get("ALEXNET_DATA")
+    for base, label in ((env, "$ALEXNET_DATA"), (ROOT, "."), (Path.home(), "~")):
+        if not base:
+            continue
+        try:
+            rel = folder.relative_to(Path(base).expanduser().resolve())
+        except ValueError:
+            continue
+        return f"{label}/{rel.as_posix()}" if rel.parts else label
+    return f".../{folder.name}"
+
+
 def device_words(device: Any = None) -> str:
     """``"a 2-core CPU, AMD EPYC ..."`` or ``"an NVIDIA H200 GPU"``: the device, in words."""
     import torch
@@ -162,20 +183,22 @@ def device_words(device: Any = None) -> str:
     return f"a {usable_cores()}-core CPU, {cpu_model()}"
 
 
-def say_data(what: str, *, generated: bool, profile: str, device: Any = None, note: str = ""):
+def say_data(what: str, *, generated: bool, profile: str, device: Any = None, note: str = "",
+             warning: str = ""):
     """The sentence beside a run's numbers: which data, which profile, which device.
 
     ``what`` names the data in words (e.g. ``"1,000 CIFAR-10 training images"``). With
     ``generated`` the sentence is a warning admonition saying that the numbers say nothing about
-    the paper. The returned object records the data's kind for ``python -m alexnet book``.
+    the paper; ``warning`` (words of the caller) makes it a warning admonition too. The returned
+    object records the data's kind for ``python -m alexnet book``.
     """
-    from IPython.display import Markdown
-
     ran = f"under the `{profile}` profile on {device_words(device)}"
     if generated:
         text = (f"```{{warning}}\n**Generated data.** These numbers come from {what}, {ran}: no real data "
                 f"was found, so they show that the code runs and say nothing about the paper. "
-                f"{note}\n```")
+                f"{note} {warning}\n```")
+    elif warning:
+        text = f"```{{warning}}\nThe numbers below come from {what}, {ran}. {warning} {note}\n```"
     else:
         text = f"*The numbers below come from {what}, {ran}.* {note}".rstrip()
     return _Noted(text, {"data": "generated" if generated else "real", "what": what, "profile": profile})

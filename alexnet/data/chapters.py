@@ -21,7 +21,8 @@ from .stats import PCAStats, align_signs
 
 __all__ = [
     "DATA_PROFILES", "AUGMENTATION_PROFILES", "photos", "available_datasets", "evenly_spaced",
-    "odd_images", "pca_comparison", "eigvec_angles", "imagenet_source", "cifar_source",
+    "odd_images", "pca_comparison", "eigvec_angles", "imagenet_source", "cifar_source", "centre_and_border",
+    "component_words",
 ]
 
 DATA_PROFILES: dict[str, dict[str, Any]] = {
@@ -52,7 +53,7 @@ def available_datasets(data: str | Path | None = None) -> list[dict[str, str]]:
     """One row per data set the book knows, with the folder found by the rule of
     :func:`resolve_data_root` (without downloading or generating anything)."""
     rows = []
-    for name in ("imagenet", "imagenet-sample", "cifar10"):
+    for name in ("imagenet", "imagenet-sample", "imagenette", "cifar10"):
         try:
             folder = resolve_data_root(data, name, download=False)
             splits = [s for s in ("train", "val", "test") if (folder / s).is_dir()]
@@ -129,3 +130,34 @@ def cifar_source(data: str | Path | None = None) -> Path | None:
         return resolve_data_root(data, "cifar10", download=False)
     except AlexNetError:
         return None
+
+
+def centre_and_border(image: Tensor) -> dict[str, float]:
+    """Brightness (mean of R, G, B) and warmth (red minus blue) of a ``(3, H, W)`` image in its
+    central square of half the side and in the rest, for words about a mean image (Section 2)."""
+    h, w = image.shape[-2:]
+    inside = torch.zeros(h, w, dtype=torch.bool)
+    inside[h // 4: h - h // 4, w // 4: w - w // 4] = True
+    img = image.float()
+    bright, warm = img.mean(0), img[0] - img[2]
+    return {"centre_brightness": float(bright[inside].mean()), "border_brightness": float(bright[~inside].mean()),
+            "centre_warmth": float(warm[inside].mean()), "border_warmth": float(warm[~inside].mean())}
+
+
+def component_words(vector: Tensor | np.ndarray, tolerance: float = 0.2) -> str:
+    """What an RGB principal component does, read from its weights (Section 4.1).
+
+    Weights of one sign within ``tolerance`` of their mean in size: ``"brightness: R, G and B in
+    step"``; of one sign otherwise: ``"brightness, weighted towards <channel>"``; of both signs:
+    ``"<channels of one sign> against <the others>"`` (a change of colour).
+    """
+    v = np.asarray(vector, dtype=float)
+    v = v if v.sum() >= 0 else -v
+    names = np.array(["red", "green", "blue"])
+    if (v > 0).all() or (v < 0).all():
+        a = np.abs(v)
+        if (np.abs(a - a.mean()) <= tolerance * a.mean()).all():
+            return "brightness: red, green and blue in step"
+        return f"brightness, weighted towards {names[a.argmax()]}"
+    pos, neg = names[v > 0], names[v <= 0]
+    return f"{' and '.join(pos)} against {' and '.join(neg)}"
