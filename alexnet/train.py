@@ -61,7 +61,7 @@ __all__ = ["TrainConfig", "train", "read_metrics", "TIMING_KEYS", "NonFiniteLoss
 ROOT = Path(__file__).resolve().parent.parent
 #: Per-epoch fields that depend on the machine's speed, not on the computation.
 TIMING_KEYS = ("images_per_s", "epoch_time_s", "wall_time_s", "step_images_per_s", "step_time_s",
-               "data_wait_s", "val_time_s", "val_images_per_s")
+               "data_wait_s", "val_time_s", "val_images_per_s", "cpu_cores_used")
 #: Fields that may change when a run is resumed (they do not change what is computed).
 RESUMABLE_CHANGES = ("resume", "quiet", "progress", "workers", "data", "out", "epochs", "checkpoint_every",
                      "log_every", "eval_batch_size", "device", "threads", "model", "preset", "differences")
@@ -680,6 +680,7 @@ class _Trainer:
             bar = tqdm(total=steps, initial=batch, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.show_bar,
                        leave=False, dynamic_ncols=True)
             t_epoch = time.perf_counter()
+            cpu_epoch = time.process_time()
             t_seen = 0
             t_ready = time.perf_counter()
             for b, (x, y) in enumerate(train_loader, start=batch):
@@ -731,6 +732,7 @@ class _Trainer:
             val = dist_utils.all_reduce_sum(_validate(core if info.enabled else net, val_loader, device, autocast,
                                                       cfg.channels_last), info, device)
             val_time = time.perf_counter() - t_val
+            cores = (time.process_time() - cpu_epoch) / max(time.perf_counter() - t_epoch, 1e-9)
             train_loss, train_e1, train_e5 = (accum[0] / accum[3], accum[1] / accum[3], accum[2] / accum[3])
             val_loss, val_e1, val_e5 = (val[0] / val[3], val[1] / val[3], val[2] / val[3])
             reduced = schedule.step(val_e1)
@@ -746,6 +748,9 @@ class _Trainer:
                 # the bare training step (forward, backward, update) of this process in this epoch's session
                 "step_images_per_s": step_images / max(step_time, 1e-9), "step_time_s": step_time,
                 "data_wait_s": data_wait, "val_time_s": val_time, "val_images_per_s": val[3] / max(val_time, 1e-9),
+                # CPU time of this process over wall time, this session's training and validation: on a
+                # shared machine, how many cores the run actually had
+                "cpu_cores_used": cores,
                 "wall_time_s": elapsed + time.perf_counter() - t_start,
             }
             history.append(record)
@@ -766,7 +771,7 @@ class _Trainer:
                      f"{' -> ' + format(schedule.lr, 'g') if reduced else ''}; training {record['epoch_time_s']:.0f} s, "
                      f"{record['images_per_s']:.1f} img/s (the training step alone {record['step_images_per_s']:.1f} "
                      f"img/s; {record['data_wait_s']:.1f} s waiting for data); validation {record['val_time_s']:.0f} s, "
-                     f"{record['val_images_per_s']:.0f} img/s")
+                     f"{record['val_images_per_s']:.0f} img/s; {cores:.2f} CPU cores busy")
             dist_utils.barrier(info)
 
         if self.main:

@@ -16,6 +16,14 @@ from alexnet.sampler import ResumableSampler, SeededDataset
 from alexnet.train import NonFiniteLossError, TrainConfig, read_metrics, train
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _cache(tmp_path_factory):
+    """Stores and statistics of the generated data go to a temporary cache folder, not ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ALEXNET_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     return tiny_data(tmp_path_factory.mktemp("data") / "synthetic")
@@ -212,9 +220,53 @@ def test_bf16_channels_last_and_two_tower_placement_run(data, tmp_path):
         train(tiny_config(data, tmp_path / "t1", towers=1, tower_devices="cpu,cpu"))
 
 
-def test_worker_processes_do_not_change_the_result(run, data, tmp_path):
-    """Crops, flips and PCA lighting are seeded per image, so two loader processes give the very same run."""
-    two = train(tiny_config(data, tmp_path / "workers", workers=2, epochs=2, checkpoint_every=3))
-    a, b = torch.load(run / "last.pt", weights_only=True), torch.load(two / "last.pt", weights_only=True)
+def test_worker_processes_do_not_change_the_result(data, tmp_path):
+    """Decoding every image at every epoch (``loader="images"``): crops, flips and PCA lighting are seeded
+    per image, so two loader processes give the very same run as none."""
+    one = train(tiny_config(data, tmp_path / "one", loader="images", workers=0, epochs=2, checkpoint_every=3))
+    two = train(tiny_config(data, tmp_path / "workers", loader="images", workers=2, epochs=2, checkpoint_every=3))
+    a, b = torch.load(one / "last.pt", weights_only=True), torch.load(two / "last.pt", weights_only=True)
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
-    assert metrics(run) == metrics(two)
+    assert metrics(one) == metrics(two)
+
+
+# ------------------------------------------------------------------------- fast path and reference
+def test_train_builds_the_fast_path_by_default_and_the_reference_on_request(data, tmp_path, monkeypatch):
+    import alexnet.train as train_module
+
+    built = []
+
+    class Recording(train_module.AlexNet):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self.fast)
+
+    monkeypatch.setattr(train_module, "AlexNet", Recording)
+    assert TrainConfig().model == "fast"
+    train(tiny_config(data, tmp_path / "fast", epochs=1, steps_per_epoch=1))
+    train(tiny_config(data, tmp_path / "ref", epochs=1, steps_per_epoch=1, model="reference"))
+    assert built == ["grouped", False]
+    assert [r["model"] for r in read_metrics(tmp_path / "ref")] == ["reference"]
+    with pytest.raises(AlexNetError, match="model"):
+        train(tiny_config(data, tmp_path / "x", model="turbo"))
+
+
+@pytest.mark.parametrize("first,then", [("reference", "fast"), ("fast", "reference")])
+def test_a_run_resumes_across_the_fast_and_reference_models(run, data, tmp_path, first, then):
+    """Same parameters, same function: a run started with one model continues with the other and
+    ends where a run made with one model throughout ends (up to float rounding)."""
+    out = tmp_path / "mixed"
+    train(tiny_config(data, out, epochs=1, checkpoint_every=3, model=first))
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "2", "--model", then]) == 0
+    rows = read_metrics(out)
+    assert [r["model"] for r in rows] == [first, then]
+    assert json.loads((out / "config.json").read_text())["config"]["model"] == then
+    whole = read_metrics(run)  # the fast model throughout, same seed and settings
+    for a, b in zip(rows, whole):
+        assert a["step"] == b["step"]
+        for key in ("train_loss", "val_loss", "train_top1_error", "val_top1_error"):
+            assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-4), key
+    mixed, fast = load_checkpoint(out / "last.pt"), load_checkpoint(run / "last.pt")
+    assert mixed["model"].keys() == fast["model"].keys()
+    for k in fast["model"]:
+        torch.testing.assert_close(mixed["model"][k], fast["model"][k], rtol=1e-3, atol=1e-5)

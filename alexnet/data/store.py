@@ -77,6 +77,10 @@ def cached_store(raw: RawImages, root: str | Path, split: str, *, workers: int |
     if not root.is_dir():
         raise AlexNetError(f"data folder {root} does not exist")
     folder = store_folder(raw, root, split)
+    if folder.parent.is_dir():
+        for stale in folder.parent.glob(f"{folder.name}.tmp-*"):  # left by a build that was killed
+            if not _alive(stale.name.rsplit("-", 1)[-1]):
+                shutil.rmtree(stale, ignore_errors=True)
     if (folder / "store.json").is_file():
         try:
             store = Uint8Store(folder)
@@ -86,9 +90,6 @@ def cached_store(raw: RawImages, root: str | Path, split: str, *, workers: int |
             pass
         shutil.rmtree(folder, ignore_errors=True)  # damaged: build it again
     folder.parent.mkdir(parents=True, exist_ok=True)
-    for stale in folder.parent.glob(f"{folder.name}.tmp-*"):  # left by a build that was killed
-        if not _alive(stale.name.rsplit("-", 1)[-1]):
-            shutil.rmtree(stale, ignore_errors=True)
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     if log is not None:
