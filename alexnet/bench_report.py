@@ -1,8 +1,7 @@
 """Tables and figures of the "Performance" chapter from the committed ``results/bench/*.json``.
 
 Every number comes from a JSON written by ``python -m alexnet bench`` (or ``scripts/gpu_bench.sh``)
-and carries the machine it was measured on. :data:`PREVIOUS_H100` keeps, for comparison, the
-starting point measured by an earlier session (issue 6), labelled as such.
+and carries the machine it was measured on; every table and chart names the file it comes from.
 """
 from __future__ import annotations
 
@@ -13,23 +12,13 @@ import pandas as pd
 
 from .bench import MODES, CPU_MODES
 
-__all__ = ["PERFORMANCE_PROFILES", "PREVIOUS_H100", "load_results", "machines_table", "model_table",
-           "ratio_table", "mfu_table", "floor_table", "lrn_table", "data_table", "plot_rates"]
+__all__ = ["PERFORMANCE_PROFILES", "load_results", "machines_table", "model_table", "ratio_table", "mfu_table",
+           "floor_table", "lrn_table", "data_table", "plot_rates", "plot_all_rates", "run_label"]
 
 #: The notebook's profiles. ``live_lrn``: also time the LRN on this machine, tiny (seconds).
 PERFORMANCE_PROFILES = {
     "ci": {"results_dir": "results/bench", "live_lrn": True, "live_shape": [4, 96, 27, 27]},
     "full": {"results_dir": "results/bench", "live_lrn": True, "live_shape": [32, 96, 55, 55]},
-}
-
-#: Issue 6's starting point: one H100 80GB, PyTorch 2.11, batch 256, one full training step
-#: (images/s). "straightforward": nn.LocalResponseNorm (alpha 5e-4) and groups=2 convolutions, 227 input.
-PREVIOUS_H100 = {
-    "torchvision alexnet (224)": {"fp32": 8753, "tf32": 18006, "bf16": 25775, "bf16_cl": 32224,
-                                  "bf16_cl_compile": 37700},
-    "straightforward paper model (227)": {"fp32": 4744, "tf32": 8046, "bf16": 9854, "bf16_cl": 8204,
-                                          "bf16_cl_compile": 17016},
-    "same without LRN": {"fp32": 6339, "tf32": 13799, "bf16": 19259, "bf16_cl": 20141},
 }
 
 _MODE_ORDER = list(dict.fromkeys([*MODES, *CPU_MODES]))
@@ -52,6 +41,15 @@ def load_results(folder: str | Path) -> dict[str, dict]:
 def _machine_label(rec: dict) -> str:
     m = rec["machine"]
     return m.get("gpu") or f"CPU: {m.get('cpu')} ({m.get('cpu_cores')} cores)"
+
+
+def run_label(stem: str, rec: dict) -> str:
+    """``cpu.json: CPU: ... (2 cores), 1 thread, torch 2.14.1, 2026-11-28``: which run a table is from."""
+    m = rec["machine"]
+    threads = m.get("torch_threads")
+    th = f", {threads} thread{'s' if threads != 1 else ''}" if threads and not m.get("gpu") else ""
+    return f"{stem}.json: {_machine_label(rec)}{th}, torch {str(m.get('torch')).split('+')[0]}, " \
+           f"{str(rec.get('date', ''))[:10]}"
 
 
 def machines_table(results: dict[str, dict]) -> pd.DataFrame:
@@ -152,34 +150,46 @@ def plot_rates(rec: dict, ax=None, title: str | None = None):
 
     table = model_table(rec)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.2))
+        _, ax = plt.subplots(figsize=(7.8, 3.2))
     if table.empty:
         ax.text(0.5, 0.5, "no model rows", ha="center")
         return ax
     table.T.plot.bar(ax=ax, rot=0)
     ax.set_ylabel("training images / s")
     ax.set_xlabel("precision mode")
-    ax.set_title(title or _machine_label(rec))
-    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=9)
     return ax
 
 
-def show_machine(stem: str, rec: dict) -> None:
-    """Display one results file's training tables (rates, ratios, MFU) and its bar chart."""
+def plot_all_rates(results: dict[str, dict]):
+    """One bar chart per results file with training measurements, stacked, each titled with its run."""
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
-    print(f"== {stem}.json: {_machine_label(rec)}, torch {rec['machine']['torch']}, {rec.get('date')}")
+    with_rows = {stem: rec for stem, rec in results.items() if not model_table(rec).empty}
+    fig, axes = plt.subplots(max(1, len(with_rows)), 1, figsize=(7.8, 3.3 * max(1, len(with_rows))),
+                             squeeze=False)
+    for ax, (stem, rec) in zip(axes[:, 0], with_rows.items()):
+        plot_rates(rec, ax=ax, title=run_label(stem, rec))
+    fig.tight_layout()
+    return fig
+
+
+def show_machine(stem: str, rec: dict) -> None:
+    """Display one results file's training tables (rates, ratios, MFU), each captioned with its run."""
+    from IPython.display import Markdown, display
+
+    label = run_label(stem, rec)
+    display(Markdown(f"**{label}**"))
     table = model_table(rec)
     if table.empty:
-        print("no training measurements in this file")
+        display(Markdown("No training measurements in this file."))
         return
-    display(table.style.format("{:,.1f}", na_rep="-").set_caption("training images / s"))
-    display(ratio_table(rec).style.format({"ratio": "{:.2f}x"}).hide(axis="index"))
-    display(mfu_table(rec).style.format("{:.1f}%", na_rep="-").set_caption("MFU"))
-    plot_rates(rec)
-    plt.tight_layout()
-    plt.show()
+    display(table.style.format("{:,.1f}", na_rep="-").set_caption(f"Training images / s ({stem}.json)"))
+    display(ratio_table(rec).style.format({"ratio": "{:.2f}x"}).hide(axis="index")
+            .set_caption(f"Ours over torchvision's alexnet ({stem}.json)"))
+    display(mfu_table(rec).style.format("{:.1f}%", na_rep="-").set_caption(f"MFU ({stem}.json)"))
 
 
 def ratio_text(recs: dict[str, dict]) -> str:

@@ -48,7 +48,6 @@ def test_tables_from_a_results_folder(tmp_path):
     assert R.lrn_table(rec).loc["triton", "bfloat16, nchw"] == 1.5
     data = R.data_table(rec)
     assert data["images/s"].iloc[0] == 40000.0 and "not available" in data["note"].iloc[1]
-    assert isinstance(pd.DataFrame(R.PREVIOUS_H100).T, pd.DataFrame)
 
 
 def test_empty_sections_give_empty_tables():
