@@ -43,13 +43,16 @@ def _machine_label(rec: dict) -> str:
     return m.get("gpu") or f"CPU: {m.get('cpu')} ({m.get('cpu_cores')} cores)"
 
 
-def run_label(stem: str, rec: dict) -> str:
-    """``cpu.json: CPU: ... (2 cores), 1 thread, torch 2.14.1, 2026-11-28``: which run a table is from."""
+def run_label(stem: str, rec: dict, short: bool = False) -> str:
+    """``cpu.json: CPU: ... (2 cores), 1 thread, torch 2.14.1, 2026-11-28``: which run a table is from
+    (``short``: without the torch version and the date, for a chart's title)."""
     m = rec["machine"]
     threads = m.get("torch_threads")
     th = f", {threads} thread{'s' if threads != 1 else ''}" if threads and not m.get("gpu") else ""
-    return f"{stem}.json: {_machine_label(rec)}{th}, torch {str(m.get('torch')).split('+')[0]}, " \
-           f"{str(rec.get('date', ''))[:10]}"
+    label = f"{stem}.json: {_machine_label(rec)}{th}"
+    if short:
+        return label
+    return f"{label}, torch {str(m.get('torch')).split('+')[0]}, {str(rec.get('date', ''))[:10]}"
 
 
 def machines_table(results: dict[str, dict]) -> pd.DataFrame:
@@ -159,7 +162,7 @@ def plot_rates(rec: dict, ax=None, title: str | None = None):
     ax.set_xlabel("precision mode")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # a fixed place: "best" is slow
     return ax
 
 
@@ -171,7 +174,7 @@ def plot_all_rates(results: dict[str, dict]):
     fig, axes = plt.subplots(max(1, len(with_rows)), 1, figsize=(7.8, 3.3 * max(1, len(with_rows))),
                              squeeze=False)
     for ax, (stem, rec) in zip(axes[:, 0], with_rows.items()):
-        plot_rates(rec, ax=ax, title=run_label(stem, rec))
+        plot_rates(rec, ax=ax, title=run_label(stem, rec, short=True))
     fig.tight_layout()
     return fig
 
