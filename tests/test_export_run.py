@@ -80,7 +80,8 @@ def test_export_writes_every_file_small_and_without_machine_paths(exported):
             text = p.read_text()
             assert str(run) not in text and str(data) not in text and str(out) not in text, p.name
     readme = (out / "README.md").read_text()
-    assert "python -m alexnet export-run RUN" in readme and "python -m alexnet train" in readme
+    prov = json.loads((out / "provenance.json").read_text())
+    assert "python -m alexnet export-run RUN" in readme and prov["training"]["command"] in readme
     assert (out / "metrics.jsonl").read_text() == (run / "metrics.jsonl").read_text()
 
 
