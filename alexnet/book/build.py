@@ -156,7 +156,7 @@ def data_summary(executed: Path) -> str:
 
     facts = [f for f in page_facts(nbformat.read(executed, as_version=4)) if "data" in f]
     if not facts:
-        return "no run on data"
+        return "data not stated (no alexnet.book.say_data on the page)"
     kinds = {f["data"] for f in facts}
     kind = "GENERATED data" if "generated" in kinds else "real data"
     return f"{kind}: " + "; ".join(dict.fromkeys(f["what"] for f in facts))
