@@ -216,3 +216,19 @@ def test_every_chapter_is_one_myst_markdown_notebook_and_nothing_generates_one()
 @pytest.mark.parametrize("chapter", toc_notebooks(), ids=lambda p: p.stem)
 def test_chapter_source(chapter):
     assert check_source(ROOT / chapter) == []
+
+
+def test_book_config_renders_warnings_and_ships_mathjax():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]
+    assert config["config"]["nb_render_markdown_format"] == "myst"  # say_data's {warning} is an admonition
+    assert "alexnet.book.sphinx_ext" in config["extra_extensions"]
+
+
+def test_mathjax_is_copied_from_its_package(tmp_path):
+    from alexnet.book.sphinx_ext import copy_mathjax
+
+    target = copy_mathjax(tmp_path / "mathjax")
+    assert (target / "tex-chtml.js").stat().st_size > 500_000
+    assert list((target / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
