@@ -1,6 +1,7 @@
 """Never lose work: a run SIGKILLed at any moment and resumed ends bit-for-bit like an uninterrupted one.
 
-Deterministic CPU mode. The interrupted run is killed five times: during its very first
+Deterministic CPU mode, images read from the cached uint8 store (``--loader store``: each batch's
+crops, mirrors and lighting drawn from ``(seed, epoch, batch)``). The interrupted run is killed five times: during its very first
 checkpoint write (no last.pt yet), during a mid-epoch write, during the epoch-end writes of
 best.pt and of last.pt, and at a random moment shortly after a checkpoint landed; every kill
 inside a write leaves a half-written temporary file behind. The writes are made to pause with
@@ -23,8 +24,8 @@ from _train_utils import ROOT, TINY, assert_same_state, cli, env, metrics, tiny_
 
 pytestmark = pytest.mark.slow
 
-ARGS = [*TINY, "--epochs", "3", "--checkpoint-every", "1", "--patience", "1", "--lr", "0.02"]
-WAIT = 240  # seconds a step may take on a very busy machine before the test gives up
+ARGS = [*TINY, "--epochs", "3", "--checkpoint-every", "1", "--patience", "1", "--lr", "0.02", "--loader", "store"]
+WAIT = 900  # seconds a step may take on a very busy machine (niced under a training run) before the test gives up
 
 
 def _start(args: list[str], extra: dict[str, str] | None = None) -> subprocess.Popen:
@@ -123,3 +124,35 @@ def test_resume_before_anything_was_written_starts_fresh(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "resuming" in printed and "removed .last.pt.tmp-1-1" in printed
     assert metrics(out) == before and not (out / ".last.pt.tmp-1-1").exists()
+
+
+def test_stopped_right_after_a_mid_epoch_checkpoint_resumes_bit_identically(tmp_path, monkeypatch):
+    """The same guarantee in one process, in seconds: stop after the third checkpoint (mid-epoch,
+    batch 3 of 4), resume, and end exactly where an uninterrupted run ends (store loader)."""
+    import alexnet.train as train_module
+    from _train_utils import tiny_config
+    from alexnet.checkpoint import load_checkpoint
+
+    monkeypatch.setenv("ALEXNET_CACHE", str(tmp_path / "cache"))
+    data = tiny_data(tmp_path / "data")
+    settings = dict(epochs=2, checkpoint_every=1, loader="store", lr=0.02)
+    ref = train_module.train(tiny_config(data, tmp_path / "ref", **settings))
+    real, writes = train_module.save_checkpoint, []
+
+    def stop_after_third(state, path):
+        real(state, path)
+        writes.append(path)
+        if len(writes) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "save_checkpoint", stop_after_third)
+    out = tmp_path / "stopped"
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(tiny_config(data, out, **settings))
+    monkeypatch.setattr(train_module, "save_checkpoint", real)
+    state = load_checkpoint(out / "last.pt")
+    assert (state["epoch"], state["batch"], state["global_step"]) == (0, 3, 3)
+    train_module.train(tiny_config(data, out, resume=True, **settings))
+    assert metrics(out) == metrics(ref) and len(metrics(out)) == 2
+    assert_same_state(ref / "last.pt", out / "last.pt")
+    assert_same_state(ref / "best.pt", out / "best.pt")
