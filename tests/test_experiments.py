@@ -264,41 +264,6 @@ def test_gpu_script_is_valid_bash_and_runs_every_experiment():
     assert "--profile full" in text and "ALEXNET_DATA" in text and "-full.json" in text
 
 
-@pytest.mark.slow
-def test_report_draws_rerun_and_committed_results_side_by_side(no_data):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from alexnet.experiments import report
-
-    rt = run("relu_tanh", "ci", out=no_data / "rt.json", device="cpu", **TINY,
-             max_epochs=1, target_train_error=0.85, lr_grid_relu=[0.05], lr_grid_tanh=[0.05])
-    pool = run("pooling", "ci", out=no_data / "pool.json", device="cpu", **TINY, epochs=1.0)
-    assert len(report.figure1({"rerun": rt, "committed": rt, "missing": None}).axes) == 2
-    assert len(report.ablation_curves({"rerun": pool, "committed": None}).axes) == 1
-    table = report.summary_table(pool)
-    assert list(table["variant"]) == ["overlapping", "non overlapping"] and (table["seeds"] == 2).all()
-    both = report.side_by_side({"rerun": pool, "committed full": pool, "absent": None}, metric="gap")
-    assert list(both.columns) == ["rerun", "committed full"] and both.loc["verdict", "rerun"] == pool["verdict"]
-    assert "GENERATED" in report.provenance_line(pool) and report.provenance_line(None) == "no result"
-    fig, a, b = report.lrn_figure()
-    assert torch.all(b[8:11] / a[8:11] < b[24] / a[24])  # the crowded peak is damped more than the lone one
-    assert len(report.lrn_parameter_table()) == 3
-    plt.close("all")
-
-
-def test_describe_full_says_how_to_make_a_missing_run_and_cites_a_present_one():
-    from alexnet.experiments.report import describe_full
-
-    assert "results/lrn/full.json" in describe_full("lrn", None)
-    r = {"explanation": "lRN lowered error", "verdict": "agrees", "profile": "full",
-         "data": {"synthetic": False, "train_images": 50000, "test_images": 10000},
-         "provenance": {"device": "NVIDIA H100", "date": "2026-11-28", "wall_seconds": 60.0, "git_commit": "abc"}}
-    text = describe_full("lrn", r)
-    assert "**agrees**" in text and "NVIDIA H100" in text and "LRN lowered error." in text
-
-
 # ----------------------------------------------------------------------------- resumable records
 def test_t_interval_and_verdict_use_the_95_percent_interval():
     from alexnet.experiments.common import t_interval

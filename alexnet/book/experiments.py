@@ -12,9 +12,12 @@ experiment. Needs pandas and matplotlib (the ``[book]`` extra); the library neve
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -93,9 +96,14 @@ def rerun(name: str, profile: str = "ci", *, results_dir: str | Path | None = No
         return experiments.run(name, "full", out=folder / name / "full.json", device=device, data=data,
                                progress=progress, **overrides)
     torch.set_num_threads(1)  # small networks gain little from more threads; one is robust on a shared machine
-    with tempfile.TemporaryDirectory() as tmp:
+    said = io.StringIO()  # progress bars pass through; other messages are filtered below
+    with tempfile.TemporaryDirectory() as tmp, (contextlib.nullcontext() if progress else
+                                                contextlib.redirect_stderr(said)):
         r = experiments.run(name, profile, out=Path(tmp) / f"{name}.json", device=device, data=data,
                             progress=progress, **overrides)
+    for line in said.getvalue().splitlines():  # generated data is said on the page (alexnet.book.say_data)
+        if not line.startswith("NOTE: no CIFAR-10 found"):
+            print(line, file=sys.stderr)
     r.pop("path", None)
     return r
 
