@@ -79,21 +79,6 @@ def to_ipynb(source: Path, target: Path) -> Path:
     return target
 
 
-def _kernel_manager_class():
-    """A kernel manager whose kernel talks over Unix sockets (IPC), not TCP.
-
-    The kernel runs on the machine that builds the book, so it needs no network port at all, and
-    ipykernel's warning about unencrypted TCP (printed once per chapter) does not apply.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum
-
-    class LocalKernelManager(AsyncKernelManager):
-        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
-
-    return LocalKernelManager
-
-
 def _finish(target: Path) -> None:
     """Make the executed copy fit for the page: hide papermill's injected-parameters cell, drop paths.
 
@@ -137,7 +122,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict, work: Path | 
     try:
         pm.execute_notebook(
             str(converted), str(target), parameters=parameters, cwd=str(source.parent),
-            progress_bar=False, kernel_name="python3", kernel_manager_class=_kernel_manager_class(),
+            progress_bar=False, kernel_name="python3",
         )
     except pm.PapermillExecutionError as err:
         raise AlexNetError(
