@@ -50,7 +50,7 @@ FORMAT = 1
 #: Files a run folder must hold to be exported (``best.pt`` is optional).
 RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "last.pt")
 #: What ``best.pt`` is, said wherever its numbers appear.
-BEST_NOTE = "chosen on these same validation images (lowest top-1 error), not a headline"
+BEST_NOTE = "the epoch of lowest top-1 error, chosen on these same validation images: not a headline"
 HEADLINE_NOTE = "the weights after the last epoch: the headline"
 
 
@@ -496,7 +496,7 @@ def _readme(out: Path, config, summary, evaluation, colour, figure4, provenance)
     lines += [
         "",
         f"{h['data']['images']} validation images, {h['data']['classes']} classes. "
-        f"{evaluation['note']}.",
+        f"{evaluation['note'][:1].upper()}{evaluation['note'][1:]}.",
         "",
         "## Figures 3 and 4 (Section 6.1)",
         "",

@@ -526,9 +526,9 @@ def prepare(settings: dict[str, Any], out: str | Path | None = None) -> Qualitat
         last = history[-1]
         description = (f"a two-tower AlexNet (conv widths {widths}, fc6/fc7 {settings['fc']}, {settings['init']} "
                        f"initialisation, {settings['crop']}-pixel inputs) trained here by alexnet.train.train for "
-                       f"{last['step']} steps of {settings['batch_size']} images ({settings['epochs']} epochs of "
-                       f"{settings['steps_per_epoch']} steps, {settings['train_per_class']} training images per "
-                       f"class, seed {settings['seed']})")
+                       f"{last['step']} steps of {settings['batch_size']} images ({settings['epochs']} "
+                       f"epoch{'s' if settings['epochs'] != 1 else ''} of {settings['steps_per_epoch']} steps, "
+                       f"{settings['train_per_class']} training images per class, seed {settings['seed']})")
     model = load_model(path, device="cpu")
     data_config = dict(getattr(model, "data_config", None) or {})
     ev = dict(resize=int(data_config.get("resize", settings["resize"])), crop=int(data_config.get("crop", settings["crop"])))

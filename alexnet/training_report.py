@@ -34,8 +34,8 @@ from .train import ROOT, TrainConfig, provenance, read_metrics
 
 __all__ = [
     "TRAINING_PROFILES", "TRAINING_CHECKS", "RESULTS_PROFILES", "RESULTS_CHECKS", "training_config",
-    "run_dir", "ensure_run", "command_line", "plot_training", "lr_drops", "PAPER_ROWS", "table_with_ours",
-    "results_folder", "run_words", "headline_words", "chance_words", "best_words", "preset_table",
+    "run_dir", "ensure_run", "command_line", "shown_command", "plot_training", "lr_drops", "PAPER_ROWS", "table_with_ours",
+    "results_folder", "shown_folder", "curve_words", "run_words", "headline_words", "chance_words", "best_words", "preset_table",
     "preset_differences", "training_flops",
     "gpu_time_estimate",
     "results_table", "plot_per_class", "write_result", "run_data_root",
@@ -95,6 +95,30 @@ def results_folder(path: str | Path) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+def shown_folder(path: str | Path) -> str:
+    """A folder as a page names it: relative to the repository when inside it, else by its name."""
+    path = Path(path).expanduser().resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
+def curve_words(records: Sequence[Mapping[str, Any]]) -> str:
+    """How loss and error moved over a run, and when the learning rate was divided, in words."""
+    first, last = records[0], records[-1]
+
+    def went(key: str) -> str:
+        a, b = first[key], last[key]
+        verb = "fell" if b < a else "rose" if b > a else "stayed"
+        return f"{verb} from {a:.2f} to {b:.2f}" if verb != "stayed" else f"stayed at {a:.2f}"
+
+    drops = lr_drops(records)
+    when = (f"divided by 10 after epoch{'s' if len(drops) > 1 else ''} {', '.join(map(str, drops))}" if drops
+            else "never divided")
+    return (f"Over {len(records)} epochs the training loss {went('train_loss')} and the validation loss "
+            f"{went('val_loss')}; the learning rate was {when}. In the last epoch the error on the training batches "
+            f"was {_pct(last['train_top1_error'])} top-1 against {_pct(last['val_top1_error'])} on the validation "
+            "images.")
+
+
 def run_dir(name: str, profile: str) -> Path:
     """``runs/<name>-<profile>`` under the checkout (git-ignored)."""
     return ROOT / "runs" / f"{name}-{profile}"
@@ -146,6 +170,14 @@ def command_line(config: TrainConfig, launcher: str = "python -m alexnet train")
     return " \\\n    ".join(parts)
 
 
+def shown_command(config: TrainConfig) -> str:
+    """:func:`command_line` as a page shows it: folders in the checkout relative to it, the home folder as ``~``."""
+    text = command_line(config)
+    for prefix, short in ((str(ROOT) + "/", ""), (str(Path.home()) + "/", "~/")):
+        text = text.replace(prefix, short)
+    return text
+
+
 def run_data_root(run: str | Path) -> str:
     """The data folder a run was trained on (from its ``config.json``)."""
     cfg = Path(run) / "config.json"
@@ -188,8 +220,11 @@ def plot_training(run: str | Path | Sequence[Mapping[str, Any]], title: str | No
         for e in lr_drops(rows):
             ax.axvline(e + 0.5, color="grey", ls=":", lw=1)
         ax.grid(alpha=0.3)
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes[1]:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     loss.legend()
     top1.legend()
     if title:
@@ -286,7 +321,18 @@ def _pct(x: float) -> str:
 def _duration(seconds: float) -> str:
     seconds = int(round(seconds))
     h, m = divmod(seconds // 60, 60)
-    return f"{h} h {m:02d} min" if h else f"{m} min {seconds % 60:02d} s"
+    if h:
+        return f"{h} h {m:02d} min"
+    return f"{m} min {seconds % 60:02d} s" if m else f"{seconds} s"
+
+
+def _device(device: str, cpu: str | None = None, threads: int | None = None) -> str:
+    """``cpu`` / ``cuda:0 (NVIDIA H200)`` as words: "a CPU (model, 2 threads)", "a GPU (NVIDIA H200)"."""
+    if str(device).startswith("cpu"):
+        detail = ", ".join(x for x in (cpu, f"{threads} thread{'s' if threads != 1 else ''}" if threads else None) if x)
+        return f"a CPU ({detail})" if detail else "a CPU"
+    name = str(device).split("(", 1)[1].rstrip(")") if "(" in str(device) else str(device)
+    return f"a GPU ({name})"
 
 
 def _commit(commit: str | None) -> str:
@@ -298,16 +344,17 @@ def _commit(commit: str | None) -> str:
 def run_words(provenance: Mapping[str, Any]) -> str:
     """Where, when and how long: the training run and the export of a results folder, in words."""
     t, e = provenance["training"], provenance["export"]
-    cpu = f" ({t['cpu']}, {t['cpu_threads']} threads)" if t.get("cpu") else ""
     rate = ""
     if t.get("mean_epoch_time_s"):
         rate = (f", {_duration(t['mean_epoch_time_s'])} and {t['mean_images_per_s']:.0f} training images per second "
                 f"per epoch on average")
-    return (f"Trained by `{t['command']}` at {_commit(t.get('commit'))} on {t['device']}{cpu}, from "
+    return (f"Trained by `{t['command']}` at {_commit(t.get('commit'))} on "
+            f"{_device(t['device'], t.get('cpu'), t.get('cpu_threads'))}, from "
             f"{str(t.get('started'))[:16].replace('T', ' ')} to {str(t.get('finished'))[:16].replace('T', ' ')} "
             f"UTC: {t['epochs']} epochs ({t['steps']:,} steps) in {_duration(t['wall_time_s'])} of wall time{rate}. "
-            f"Evaluated and exported by `{e['command']}` at {_commit(e.get('commit'))} on {e['device']} "
-            f"({e['cpu']}) on {e['date'][:10]} in {_duration(e['wall_time_s'])}.")
+            f"Evaluated and exported by `{e['command']}` at {_commit(e.get('commit'))} on "
+            f"{_device(e['device'], e.get('cpu'), e.get('torch_threads'))} on {e['date'][:10]} in "
+            f"{_duration(e['wall_time_s'])}.")
 
 
 def headline_words(evaluation: Mapping[str, Any]) -> str:
@@ -341,10 +388,11 @@ def best_words(evaluation: Mapping[str, Any]) -> str:
     if b.get("same_as_last"):
         return (f"The epoch with the lowest validation top-1 error (best.pt) is the last one (epoch {b['epoch']}), "
                 "so best.pt holds the same weights as the headline.")
-    return (f"best.pt, the weights of epoch {b['epoch']}, has {_pct(b['centre']['top1_error'])} top-1 and "
-            f"{_pct(b['centre']['top5_error'])} top-5 error with one patch and {_pct(b['ten_crop']['top1_error'])} / "
-            f"{_pct(b['ten_crop']['top5_error'])} with ten, but it was {b['note']}: choosing the epoch on the images "
-            "one reports on flatters the number.")
+    return (f"best.pt, the weights of epoch {b['epoch']} (the lowest validation top-1 error), has "
+            f"{_pct(b['centre']['top1_error'])} top-1 and {_pct(b['centre']['top5_error'])} top-5 error with one "
+            f"patch and {_pct(b['ten_crop']['top1_error'])} / {_pct(b['ten_crop']['top5_error'])} with ten; it was "
+            "chosen on these same validation images, so it is not a headline: choosing the epoch on the images one "
+            "reports on flatters the number.")
 
 
 # ---------------------------------------------------------------------------- Section 5: the preset and its cost

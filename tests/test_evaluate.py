@@ -123,3 +123,19 @@ def test_evaluation_subtracts_the_training_mean_even_without_a_train_split(runs,
 def test_data_defaults_to_the_runs_own(runs, data):
     result = evaluate(runs[0], workers=0)
     assert Path(result["data"]["root"]) == data and result["data"]["images"] == 16
+
+
+def test_fast_copy_is_the_same_function_with_the_same_attachments(runs, data):
+    from alexnet.checkpoint import load_model
+    from alexnet.evaluate import fast_copy
+
+    ref = load_model(runs[0] / "last.pt")
+    fast = fast_copy(ref)
+    assert not ref.fast and fast.fast and fast_copy(fast) is fast
+    assert fast.classes == ref.classes and fast.data_config == ref.data_config
+    assert torch.equal(fast.data_mean, ref.data_mean) and not fast.training
+    x = torch.randn(3, 3, 67, 67, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(fast(x), ref(x), atol=1e-5)
+    a, b = evaluate(runs[0], data, workers=0), evaluate(runs[0], data, workers=0, fast=True)
+    assert a["models"][0]["centre"] == b["models"][0]["centre"] and b["amp"] == "none"

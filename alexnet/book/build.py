@@ -123,6 +123,9 @@ def execute_notebook(source: Path, target: Path, parameters: dict, work: Path | 
         pm.execute_notebook(
             str(converted), str(target), parameters=parameters, cwd=str(source.parent),
             progress_bar=False, kernel_name="python3",
+            # ipykernel warns on every start that its local TCP sockets are unencrypted; the kernel
+            # serves only this process, so the warning is noise in the build's one line per chapter
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except pm.PapermillExecutionError as err:
         raise AlexNetError(

@@ -16,7 +16,6 @@ import contextlib
 import io
 import json
 import math
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -121,8 +120,8 @@ def points(x: float | None, digits: int = 2, sign: bool = True) -> str:
     return f"{100 * x:+.{digits}f}" if sign else f"{100 * x:.{digits}f}"
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+def _count(n: float, one: str, many: str | None = None) -> str:
+    return f"{n:,g} {one if n == 1 else (many or one + 's')}"
 
 
 def _duration(seconds: float | None) -> str:
@@ -154,16 +153,11 @@ def provenance_words(r: dict) -> str:
     devices = p.get("devices") or [prov["device"]]
     commits = [c[:10] + (" (with uncommitted changes)" if c.endswith("+dirty") else "")
                for c in (p.get("git_commits") or [prov["git_commit"]])]
-    when = (f"between {_day(p['first'])} and {_day(p['last'])}" if p.get("first") and p["first"] != p["last"]
-            else f"on {_day(p.get('first') or prov['date'])}")
+    first, last = _day(p.get("first") or prov["date"]), _day(p.get("last") or prov["date"])
+    when = f"between {first} and {last}" if first != last else f"on {first}"
     return (f"Trained on {' and '.join(devices)}, {when}, by commit{'s' if len(commits) > 1 else ''} "
             f"{', '.join(commits)}: {_duration(p.get('train_seconds'))} of training in all "
-            f"(the last command took {_duration(prov.get('wall_seconds'))}: `{_command(prov['command'])}`).")
-
-
-def _command(command: str) -> str:
-    """A result's command without the folders it named (``--out``, ``--data``): they are the machine's, not the book's."""
-    return re.sub(r"\s--(out|data)(=|\s+)\S+", "", command)
+            f"(the last command took {_duration(prov.get('wall_seconds'))}).")
 
 
 def data_words(r: dict) -> str:
@@ -203,8 +197,9 @@ def scale_words(r: dict) -> str:
         aug += f", plus PCA lighting with σ = {s['pca_std']:g} in one variant"
     drop = (f", the learning rate divided by 10 after {100 * s['lr_drop_at']:.0f}% of training"
             if s.get("lr_drop_at") else "")
-    return (f"{_network(s, lrn=lrn)}, {data_words(r)}, {s['epochs']:g} epochs in batches of {s['batch_size']} "
-            f"(learning rate {s['lr']:g}{drop}, weight decay {s['weight_decay']:g}), {aug}; {seeds}, paired")
+    decay = f"weight decay {s['weight_decay']:g}" if s.get("weight_decay") else "no weight decay"
+    return (f"{_network(s, lrn=lrn)}, {data_words(r)}, {_count(s['epochs'], 'epoch')} in batches of {s['batch_size']} "
+            f"(learning rate {s['lr']:g}{drop}, {decay}), {aug}; {seeds}, paired")
 
 
 def interval_words(v: dict, *, what: str, unit: str = "points", scale: float = 100.0,
@@ -281,8 +276,8 @@ def summary_table(r: dict, keys: tuple[str, ...] = ("test_error", "train_error",
         row = {"variant": _label(variant)}
         for k in keys:
             s = stats[k]
-            row[names.get(k, k) + " %"] = ("n/a" if s["mean"] is None
-                                          else f"{100 * s['mean']:.2f} ± {100 * s['std']:.2f}")
+            row[names.get(k, k) + " %"] = ("n/a" if s["mean"] is None  # no-break spaces: one cell, one line
+                                          else f"{100 * s['mean']:.2f}\u00a0±\u00a0{100 * s['std']:.2f}")
         row["seeds"] = stats[keys[0]]["n"]
         rows.append(row)
     return pd.DataFrame(rows)
@@ -316,7 +311,7 @@ def ablation_figure(r: dict, curves: tuple[tuple[str, str], ...] = (("test_curve
                 ax.plot(c[:, 0], 100 * c[:, 1], color=f"C{j}", lw=0.7, alpha=0.45)
             n = min(len(c) for c in lines)
             mean = np.mean([c[:n, 1] for c in lines], axis=0)
-            ax.plot(lines[0][:n, 0], 100 * mean, color=f"C{j}", lw=2,
+            ax.plot(lines[0][:n, 0], 100 * mean, color=f"C{j}", lw=2, marker="o", ms=3,
                     label=f"{_label(variant)} ({_count(len(lines), 'seed')})")
         ax.set(xlabel="epochs", ylabel=ylabel + " (%)")
         ax.grid(alpha=0.3)
@@ -349,7 +344,7 @@ def figure1(r: dict):
                label=f"target: {pct(r['target_train_error'], 0)} training error")
     ax.set(xlabel="Epochs", ylabel="Training error rate", ylim=(0, min(1.0, max(top, r["target_train_error"]) + 0.05)))
     ax.set_xlim(left=0)
-    ax.legend(frameon=False, loc="upper right")
+    ax.legend(frameon=False, loc="lower left")
     fig.tight_layout()
     return fig
 
@@ -367,10 +362,10 @@ def tuning_figure(r: dict):
                 ax.plot(c[:, 0], c[:, 1], "-" if act == "relu" else "--", color=f"C{j}", lw=2.2 if best else 1.0,
                         label=f"{t['lr']:g}" + (" (chosen)" if best else ""))
         ax.axhline(r["target_train_error"], color="k", lw=0.8, ls=":")
-        ax.set(title="ReLU" if act == "relu" else "tanh", xlabel="Epochs")
+        ax.set(title="ReLU" if act == "relu" else "tanh", xlabel="Epochs", ylim=(0, 1))
         ax.set_xlim(left=0)
         if runs:
-            ax.legend(frameon=False, title="learning rate")
+            ax.legend(frameon=False, title="learning rate", loc="lower left")
     axes[0].set_ylabel("Training error rate")
     fig.tight_layout()
     return fig
@@ -402,7 +397,11 @@ def grid_words(r: dict) -> str:
         if not tried:
             parts.append(f"{name}: no rate tried yet")
         elif best is None:
-            parts.append(f"{name}: none of the {len(tried)} rates tried reached the target")
+            parts.append(f"{name}: none of the {len(tried)} rates tried has reached the target")
+        elif not any(t["lr"] == best and t["epochs_to_target"] is not None for t in r["tuning"]
+                     if t["activation"] == act):
+            parts.append(f"{name}: none of the rates tried ({', '.join(f'{x:g}' for x in tried)}) reached the "
+                         f"target, so the other seeds use {best:g}, the rate with the lowest final training error")
         else:
             inside = r.get("best_lr_inside_grid", {}).get(act, False)
             where = ("inside the grid (a smaller and a larger rate were slower)" if inside
@@ -493,7 +492,7 @@ def pca_table(r: dict) -> pd.DataFrame:
     share = vals / vals.sum()
     return pd.DataFrame({"component": ["p1", "p2", "p3"], "eigenvalue λ": [f"{v:.5f}" for v in vals],
                          "share": [f"{100 * x:.1f}%" for x in share],
-                         "R": vecs[0].round(2), "G": vecs[1].round(2), "B": vecs[2].round(2)})
+                         **{c: [f"{x:.2f}" for x in vecs[i]] for i, c in enumerate("RGB")}})
 
 
 def pca_words(r: dict) -> str:
@@ -564,7 +563,7 @@ def lrn_figure(seed: int = 0):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(PAGE_INCHES, 3.4))
     x = np.arange(32)
     ax1.bar(x - 0.2, a.numpy(), width=0.4, label="a (after the ReLU)")
-    ax1.bar(x + 0.2, (b * 2 ** 0.75).numpy(), width=0.4, label="b × 2^0.75 (after LRN)")
+    ax1.bar(x + 0.2, (b * 2 ** 0.75).numpy(), width=0.4, label=r"$b \times 2^{0.75}$ (after LRN)")
     ax1.set(xlabel="kernel (channel) at one position", ylabel="activity")
     ax1.legend(frameon=False)
     s = np.logspace(0, 6, 200)

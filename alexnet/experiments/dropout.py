@@ -32,10 +32,10 @@ PAPER_CLAIM = ("\"At test time, we use all the neurons but multiply their output
 
 PROFILES = {
     "ci": dict(train_per_class=50, test_per_class=50, seeds=2, widths=[8, 8, 16], hidden=[256, 256], p=0.5,
-               epochs=10.0, lr=0.05, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=32,
+               epochs=8.0, lr=0.05, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=32,
                train_eval_size=1000,
                note=("ci profile: 500 CIFAR-10 training images, a narrower net (8/8/16 kernels, 256/256 hidden), "
-                     "10 epochs in batches of 32, 2 seeds: a check that the code runs, not the paper's setting")),
+                     "8 epochs in batches of 32, 2 seeds: a check that the code runs, not the paper's setting")),
     "full": dict(train_per_class=None, test_per_class=None, seeds=2, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
                  epochs=12.0, lr=0.02, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
                  train_eval_size=10000,
