@@ -123,9 +123,10 @@ def execute_notebook(source: Path, target: Path, parameters: dict, work: Path | 
         pm.execute_notebook(
             str(converted), str(target), parameters=parameters, cwd=str(source.parent),
             progress_bar=False, kernel_name="python3",
-            # ipykernel warns on every start that its local TCP sockets are unencrypted; the kernel
+            # ipykernel warns on every start that its local TCP sockets are unencrypted (and logs the
+            # interrupt papermill sends when it shuts a kernel down); the kernel
             # serves only this process, so the warning is noise in the build's one line per chapter
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except pm.PapermillExecutionError as err:
         raise AlexNetError(
