@@ -167,6 +167,7 @@ def test_show_code_dedents_a_method():
     from alexnet.optim import PaperSGD
 
     assert source_of(PaperSGD.step).startswith(("def step", "@"))
+    assert "`alexnet/optim.py`" in show_code(PaperSGD.step).data  # the file past torch.no_grad's wrapper
 
 
 def test_generated_data_is_a_warning_admonition():

@@ -96,7 +96,7 @@ def where(obj: Any) -> str:
 
     from .build import ROOT
 
-    path = Path(inspect.getsourcefile(obj) or "").resolve()
+    path = Path(inspect.getsourcefile(inspect.unwrap(obj)) or "").resolve()  # past decorators (torch.no_grad)
     try:
         return path.relative_to(ROOT).as_posix()
     except ValueError:
