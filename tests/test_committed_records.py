@@ -1,0 +1,31 @@
+"""The committed experiment records stay reusable: every record under results/ is keyed by the
+in-memory loop's settings (``asdict`` of its config) and the network's arguments, so renaming,
+adding or removing a setting would silently orphan hours of committed training (a rerun would
+train everything again). These tests fail first."""
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import pytest
+
+from alexnet.experiments.engine import TrainConfig as InMemoryConfig
+from alexnet.small_nets import CifarNet
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+RECORDS = sorted(RESULTS.glob("*/*.records.jsonl"))
+
+
+def _entries(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.skipif(not RECORDS, reason="no committed records")
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_keys_are_what_the_current_code_would_write(path):
+    names = {f.name for f in fields(InMemoryConfig)}
+    for n, entry in enumerate(_entries(path), 1):
+        train = entry["key"]["train"]
+        assert set(train) == names, f"{path}: line {n}: settings {sorted(set(train) ^ names)} differ from the loop's"
+        assert asdict(InMemoryConfig(**train)) == train, f"{path}: line {n}: the key does not round-trip"
+        CifarNet(**entry["key"]["net"])  # the network arguments are still accepted
+        assert {"experiment", "data", "device_type"} <= set(entry["context"]), f"{path}: line {n}: context"
