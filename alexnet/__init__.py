@@ -1,12 +1,15 @@
-"""alexnet: a faithful, runnable reproduction of Krizhevsky, Sutskever and Hinton (NIPS 2012)."""
+"""alexnet: a faithful, runnable reproduction of Krizhevsky, Sutskever and Hinton (NIPS 2012).
+
+``import alexnet`` needs torch, torchvision, numpy and Pillow only; the book layer
+(:mod:`alexnet.book`, the ``[book]`` extra) is imported by the chapters, never by the library.
+"""
 from .layers import LocalResponseNorm, PaperDropout, local_response_norm
 from .model import AlexNet
 from .optim import PaperSGD
 from .small_nets import CifarNet
 from .summary import count_parameters, summary
 from .torchvision_compat import load_torchvision_state_dict, torchvision_layout
-from .checkpoint import load_model
-from .train import TrainConfig
+from .training import TrainConfig, load_model
 
 __version__ = "0.1.0"
 

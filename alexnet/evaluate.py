@@ -24,10 +24,9 @@ from typing import Any
 
 import torch
 
-from .checkpoint import load_model
 from .errors import AlexNetError
 
-__all__ = ["evaluate", "topk_errors", "predict_proba", "resolve_checkpoint", "confused_pairs",
+__all__ = ["evaluate", "topk_hits", "topk_error_counts", "topk_errors", "predict_proba", "resolve_checkpoint", "confused_pairs",
            "per_class_errors", "format_report", "fast_copy"]
 
 
@@ -47,7 +46,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
 def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
     """``model`` on the fast path (``AlexNet(fast="grouped")``: the same function with the same
     parameters, the towers side by side in grouped convolutions), keeping what
-    :func:`alexnet.checkpoint.load_model` attached (classes, data settings, mean image)."""
+    :func:`alexnet.training.checkpoint.load_model` attached (classes, data settings, mean image)."""
     from .model import AlexNet
 
     if getattr(model, "fast", False) or not hasattr(model, "config"):
@@ -61,11 +60,23 @@ def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
     return copy.to(device).train(model.training)
 
 
+def topk_hits(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> torch.Tensor:
+    """``(N, len(ks))`` booleans: whether each label is among the ``k`` highest scores (Section 6's
+    top-1 and top-5), ``k`` capped at the number of classes. The one top-k rule of the package."""
+    kmax = min(max(ks), scores.shape[1])
+    hit = scores.topk(kmax, dim=1).indices == labels[:, None].to(scores.device)
+    return torch.stack([hit[:, :min(k, kmax)].any(dim=1) for k in ks], dim=1)
+
+
+def topk_error_counts(scores: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> list[int]:
+    """Number of examples whose label is not among the ``k`` highest scores, for each ``k``."""
+    return [int(n) for n in (~topk_hits(scores, labels, ks)).sum(dim=0).tolist()]
+
+
 def topk_errors(probs: torch.Tensor, labels: torch.Tensor, ks: Sequence[int] = (1, 5)) -> dict[str, float]:
     """``{"top1_error": ..., "top5_error": ...}``: fraction of labels outside the ``k`` best scores."""
-    kmax = min(max(ks), probs.shape[1])
-    hit = probs.topk(kmax, dim=1).indices == labels[:, None]
-    return {f"top{k}_error": float((~hit[:, :min(k, kmax)].any(dim=1)).double().mean()) for k in ks}
+    miss = (~topk_hits(probs, labels, ks)).double().mean(dim=0).tolist()
+    return {f"top{k}_error": float(m) for k, m in zip(ks, miss)}
 
 
 @torch.no_grad()
@@ -179,6 +190,7 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
     ``per_class``, ``confused_pairs`` and provenance (data set, images, device, date).
     """
     from .data import resolve_data_root
+    from .training.checkpoint import load_model
 
     paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
     if not paths:

@@ -1,6 +1,6 @@
 """``python -m alexnet export-run``: a finished training run turned into small files worth committing.
 
-A run folder (:mod:`alexnet.train`: ``config.json``, ``metrics.jsonl``, ``last.pt``, ``best.pt``,
+A run folder (:mod:`alexnet.training`: ``config.json``, ``metrics.jsonl``, ``last.pt``, ``best.pt``,
 ``summary.json``) holds checkpoints of hundreds of megabytes and absolute paths of the machine it ran
 on. :func:`export_run` reads it with the data it was trained on and writes a folder of a few
 megabytes from which the book draws Sections 6 and 6.1 on a machine that has neither:
@@ -23,7 +23,6 @@ megabytes from which the book draws Sections 6 and 6.1 on a machine that has nei
 """
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import json
 import math
@@ -72,7 +71,7 @@ def _scrub(value: Any, replacements: list[tuple[str, str]]) -> Any:
 def _replacements(run: Path, root: Path, out: Path) -> list[tuple[str, str]]:
     """Path prefixes, longest first: the data set folder -> ``DATA/<its name>``, the run folder ->
     ``RUN``, the results folder -> its path in the checkout (else ``OUT``), the home folder -> ``~``."""
-    from .train import ROOT
+    from .provenance import ROOT
 
     out_abs = out.resolve()
     out_name = str(out_abs.relative_to(ROOT)) if out_abs.is_relative_to(ROOT) else "OUT"
@@ -231,18 +230,6 @@ def _chance_same(query_labels: torch.Tensor, gallery_labels: torch.Tensor, class
     return float((q * g).sum())
 
 
-def _git(*args: str) -> str | None:
-    import subprocess
-
-    from .train import ROOT
-
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
 def _fmt_duration(seconds: float) -> str:
     seconds = int(round(seconds))
     h, rest = divmod(seconds, 3600)
@@ -275,7 +262,7 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     from .checkpoint import load_checkpoint, load_model
     from .data import build_eval_dataset, resolve_data_root
     from .evaluate import fast_copy
-    from .machine import cpu_model, resolve_device, usable_cores
+    from .provenance import cpu_model, device_label, git_commit, resolve_device, usable_cores
 
     t0 = time.perf_counter()
     run, out = Path(run).expanduser(), Path(out).expanduser()
@@ -420,9 +407,8 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     export = {
         "command": command if command is not None else _scrub(
             " ".join(["python -m alexnet", *map(shlex.quote, sys.argv[1:])]), rep),
-        "commit": (_git("rev-parse", "HEAD") or "unknown") + ("-dirty" if _git(
-            "status", "--porcelain", "--untracked-files=no") else ""),
-        "device": str(dev) + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""),
+        "commit": git_commit(),
+        "device": device_label(dev),
         "cpu": cpu_model(), "cores": usable_cores(), "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(), "torch": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -578,30 +564,3 @@ def load_results(folder: str | Path) -> CommittedRun | None:
 
 
 # ----------------------------------------------------------------------------- command line
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export-run", help="turn a finished run folder into small committable results (Sections 6, 6.1)",
-                       description=__doc__.splitlines()[0])
-    p.add_argument("run", help="a finished run folder (config.json, metrics.jsonl, summary.json, last.pt, best.pt)")
-    p.add_argument("--data", default=None, help="the data set it was trained on (default: the folder its config.json names)")
-    p.add_argument("--out", required=True, help="results folder to write, e.g. results/imagenette")
-    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
-    p.add_argument("--workers", type=int, default=None, help="data loader processes (default: the data module's)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads of torch (default: torch's)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda ... (default: auto)")
-    p.add_argument("--max-per-class", type=int, default=None,
-                   help="at most this many validation and training images per class (default: all; for quick checks)")
-    p.add_argument("--amp", default="none", choices=("none", "bf16", "fp16"),
-                   help="autocast of the evaluation (default: none, i.e. float32)")
-    p.add_argument("--permutations", type=int, default=20_000, help="random splits in Figure 3's test (default: 20000)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_run)
-
-
-def _run(args: argparse.Namespace) -> int:
-    out = export_run(args.run, args.data, args.out, batch_size=args.batch_size, workers=args.workers,
-                     threads=args.threads, device=args.device, max_per_class=args.max_per_class,
-                     amp=args.amp, permutations=args.permutations, progress=not args.quiet)
-    total = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
-    print((out / "README.md").read_text())
-    print(f"written: {out} ({total / 1e6:.2f} MB)")
-    return 0

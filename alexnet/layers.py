@@ -6,7 +6,7 @@
 * :func:`lrn` -- the same LRN through a chosen implementation (:data:`LRN_IMPLS`): the
   reference above, the formula as plain tensor ops (fused by ``torch.compile``), the formula with
   a hand-written backward (eager, or each direction compiled: the CPU's fast path), or the
-  fused Triton kernels of :mod:`alexnet.lrn_triton`; with the towers side
+  fused Triton kernels of :mod:`alexnet.kernels.lrn_triton`; with the towers side
   by side along the channels (``groups``) and the preceding ReLU fused (``relu``).
 """
 from __future__ import annotations
@@ -76,7 +76,7 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
     if torch.compiler.is_compiling():
         return "formula"  # inductor fuses the formula; an opaque kernel would only split the graph
     if x.device.type == "cuda" and x.dtype in (torch.float32, torch.float16, torch.bfloat16):
-        from .lrn_triton import triton_available
+        from .kernels.lrn_triton import triton_available
 
         if triton_available(x.device):
             return "triton"
@@ -106,7 +106,7 @@ def lrn(
         if x.shape[1] % groups:
             raise ValueError(f"LRN: channels ({x.shape[1]}) must split evenly into groups ({groups})")
         return torch.cat([local_response_norm(h, size, alpha, beta, k) for h in x.chunk(groups, 1)], 1)
-    from . import lrn_triton as lt
+    from .kernels import lrn_triton as lt
 
     if impl == "triton":
         return lt.lrn_triton(x, size, alpha, beta, k, groups=groups, relu=relu)

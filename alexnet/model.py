@@ -59,6 +59,21 @@ def conv1_extra_padding(size: int, kernel: int = 11, stride: int = 4) -> int:
     return (-(size - kernel)) % stride
 
 
+def pool5_size(size: int, pool: str = "overlapping", conv1_padding: str | int = "convnet") -> int:
+    """Side of pool5's maps for a ``size`` x ``size`` input (6 for 224 and 227); < 1 if too small.
+
+    ``pool``: ``"overlapping"`` (window 3, stride 2; Section 3.4) or ``"non-overlapping"`` (2, 2).
+    """
+    if conv1_padding == "convnet":
+        n = -(-(size - 11) // 4) + 1 if size >= 11 else 0
+    else:
+        n = (size + 2 * int(conv1_padding) - 11) // 4 + 1
+    k, s = (3, 2) if pool == "overlapping" else (2, 2)
+    for _ in range(3):  # pool1, pool2, pool5 (conv2-conv5 keep the size)
+        n = (n - k) // s + 1 if n >= k else 0
+    return n
+
+
 def _split(total: int, parts: int) -> list[int]:
     """Split ``total`` units over ``parts`` towers, the first towers taking any remainder."""
     return [total // parts + (i < total % parts) for i in range(parts)]
@@ -236,15 +251,8 @@ class AlexNet(nn.Module):
 
     def pool5_size(self, size: int) -> int:
         """Side of pool5's maps for a ``size`` x ``size`` input (6 for 224 and 227); < 1 if too small."""
-        pad = self.conv1_padding
-        if pad == "convnet":
-            n = -(-(size - 11) // 4) + 1 if size >= 11 else 0
-        else:
-            n = (size + 2 * pad - 11) // 4 + 1
-        k, s = self.pool.kernel_size, self.pool.stride
-        for _ in range(3):  # pool1, pool2, pool5 (conv2-conv5 keep the size)
-            n = (n - k) // s + 1 if n >= k else 0
-        return n
+        return pool5_size(size, "overlapping" if self.pool.kernel_size == 3 else "non-overlapping",
+                          self.conv1_padding)
 
     def min_input_size(self) -> int:
         """The smallest square input this configuration accepts (63-67 pixels, by padding and pooling)."""

@@ -14,10 +14,8 @@ The paper shows three things qualitatively; this module turns each into numbers:
   of neighbours of the query's own class in each space (:class:`Neighbours`).
 
 The figures are drawn by :mod:`alexnet.viz`. The book shows a full run's committed results first
-(:mod:`alexnet.export_run` computes them with the functions here). :func:`prepare` gives the
-chapter's rerun a trained two-tower model: under the ``ci`` profile a small-scale one trained here
-by :func:`alexnet.train.train` for a fixed number of steps (not the paper's scale, so two builds
-show the same numbers), under ``full`` one loaded from a checkpoint.
+(:mod:`alexnet.export_run` computes them with the functions here); the chapter's rerun, its
+profiles and its model (trained by :func:`alexnet.training.train`) are in :mod:`alexnet.book.qualitative`.
 """
 from __future__ import annotations
 
@@ -34,8 +32,6 @@ from torch import nn
 from .errors import AlexNetError
 
 __all__ = [
-    "PROFILES",
-    "CHECKS",
     "colour_specificity",
     "random_kernel_baseline",
     "conv1_kernels",
@@ -53,82 +49,9 @@ __all__ = [
     "Neighbours",
     "neighbours",
     "neighbour_verdict",
-    "QualitativeRun",
-    "prepare",
     "pick_queries",
     "stack_dataset",
 ]
-
-# --------------------------------------------------------------------------------------- profiles
-#: Notebook settings. ``results``: the committed results of a full run (:mod:`alexnet.export_run`),
-#: which the chapter shows first. Then a rerun: ``ci`` trains a small two-tower net here with
-#: :func:`alexnet.train.train` for a fixed number of steps (CIFAR-10 upscaled to 80 px, 67 px crops;
-#: far from the paper's scale; a check that the code still runs); ``full`` loads a checkpoint
-#: (``checkpoint=...``, e.g. the Imagenette run's ``last.pt``) and its data set.
-PROFILES: dict[str, dict[str, Any]] = {
-    "ci": dict(
-        results="results/imagenette",  # committed results (relative to the repository); shown first
-        data=None,              # data root (None: $ALEXNET_DATA, else generated images)
-        dataset="cifar10",      # folder looked for under the data root
-        checkpoint=None,        # a trained model's checkpoint; None trains one here
-        resize=80, crop=67,     # CIFAR-10 images upscaled so conv1's 11x11 stride-4 kernels fit
-        widths=[96, 64, 96, 96, 64],  # the paper's 96 conv1 kernels; conv2-conv5 narrowed for a CPU
-        fc=1024,                # fc6 / fc7 width (the paper: 4096)
-        init="torch",           # PyTorch's default; from the paper's N(0, 0.01) a few steps do not learn
-        train_per_class=200,    # training (and validation) images per class of the small run
-        gallery_per_class=100,  # training images per class searched for neighbours
-        val_per_class=50,       # held-out images per class
-        epochs=4,               # the run: epochs x steps_per_epoch steps of batch_size images
-        steps_per_epoch=30,
-        batch_size=32,
-        lr=0.01,
-        predictions=8,          # Figure 4 left: eight held-out images, as in the paper
-        neighbour_queries=5,    # Figure 4 right: five query rows
-        neighbours=6,           # six nearest training images, as in the paper
-        seed=0,
-    ),
-    "full": dict(
-        results="results/imagenette",
-        data=None,              # None: the data set the checkpoint's run was trained on
-        dataset="imagenette",
-        checkpoint="",          # required: a trained model, e.g. ~/.cache/alexnet/runs/imagenette/last.pt
-        resize=256, crop=224,
-        widths=[96, 256, 384, 384, 256],  # only used to train here; a checkpoint brings its own
-        fc=4096,
-        init="paper",
-        train_per_class=0,      # no training under the full profile
-        gallery_per_class=100,  # training images per class searched for neighbours
-        val_per_class=10,
-        epochs=0,
-        steps_per_epoch=1,
-        batch_size=128,
-        lr=0.01,
-        predictions=8,
-        neighbour_queries=5,
-        neighbours=6,
-        seed=0,
-    ),
-}
-
-#: Impossible values, named in the error :func:`alexnet.profiles.resolve` raises.
-CHECKS = {
-    "resize": lambda v: v >= 11,
-    "crop": lambda v: 11 <= v,
-    "train_per_class": lambda v: v >= 0,
-    "gallery_per_class": lambda v: v >= 1,
-    "val_per_class": lambda v: v >= 1,
-    "epochs": lambda v: v >= 0,
-    "steps_per_epoch": lambda v: v >= 1,
-    "batch_size": lambda v: v >= 1,
-    "lr": lambda v: v > 0,
-    "init": lambda v: v in ("paper", "torch"),
-    "widths": lambda v: len(v) == 5 and all(int(w) >= 2 for w in v),
-    "fc": lambda v: v >= 2,
-    "predictions": lambda v: 1 <= v <= 32,
-    "neighbour_queries": lambda v: 1 <= v <= 32,
-    "neighbours": lambda v: 1 <= v <= 20,
-}
-
 
 # ------------------------------------------------------------------- Figure 3: colour specificity
 def colour_specificity(kernels: torch.Tensor) -> torch.Tensor:
@@ -425,122 +348,3 @@ def pick_queries(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
                 picked.append(by_class[c][rnd])
         rnd += 1
     return torch.tensor(picked)
-
-
-@dataclass
-class QualitativeRun:
-    """What the chapter works on: a trained model, its classes and the images it is shown."""
-
-    model: nn.Module
-    class_names: list[str]
-    val_images: torch.Tensor
-    val_labels: torch.Tensor
-    gallery_images: torch.Tensor
-    gallery_labels: torch.Tensor
-    data_description: str
-    synthetic: bool
-    model_description: str
-    history: list[dict[str, Any]] = field(default_factory=list)  # the run's metrics.jsonl, when trained here
-    run_folder: Path | None = None
-    mean: torch.Tensor | None = None   # the mean image subtracted from the inputs, for display
-
-
-def _resolve_root(settings: dict[str, Any]) -> Path:
-    """The data set folder; generated images (flagged as such) when none is found without a checkpoint."""
-    from . import data as D
-    from .data.cache import cache_dir
-
-    try:
-        return D.resolve_data_root(settings["data"], dataset=settings["dataset"])
-    except AlexNetError:
-        if settings.get("checkpoint") or settings["data"] is not None:
-            raise
-    return D.make_synthetic(cache_dir() / "synthetic-qualitative", num_classes=10, train_per_class=60,
-                            val_per_class=10, size=64, seed=0)
-
-
-def train_config(settings: dict[str, Any], root: Path, out: Path):
-    """The :class:`alexnet.train.TrainConfig` of the ``ci`` rerun: a fixed number of steps
-    (``epochs`` x ``steps_per_epoch`` batches of ``batch_size``), deterministic, one thread.
-
-    Everything not set here is the paper's recipe (Section 5: :class:`alexnet.PaperSGD`, momentum
-    0.9, weight decay 5e-4; Section 4.1: random crops, flips, PCA lighting; Section 2: mean image).
-    """
-    from .train import TrainConfig
-
-    return TrainConfig(
-        data=str(root), out=str(out), resize=settings["resize"], crop=settings["crop"], adaptive_pool=True,
-        widths=list(settings["widths"]), fc=[settings["fc"], settings["fc"]], init=settings["init"],
-        lr=settings["lr"], batch_size=settings["batch_size"], epochs=settings["epochs"],
-        steps_per_epoch=settings["steps_per_epoch"], max_per_class=settings["train_per_class"],
-        seed=settings["seed"], deterministic=True, threads=1, workers=0, checkpoint_every=0,
-        quiet=True, progress=False, log_every=10**9,
-    ).validate()
-
-
-def prepare(settings: dict[str, Any], out: str | Path | None = None) -> QualitativeRun:
-    """The trained model and images for the chapter's rerun, under resolved ``settings`` (see :data:`PROFILES`).
-
-    With ``checkpoint`` set, the model is loaded with :func:`alexnet.checkpoint.load_model`.
-    Otherwise a two-tower AlexNet of the profile's ``widths`` and ``fc`` (the paper's 96 conv1
-    kernels in two towers of 48; adaptive pooling for small inputs) is trained from scratch by
-    :func:`alexnet.train.train` (:func:`train_config`) into the run folder ``out`` (default
-    ``runs/06_1_qualitative-ci``, replaced each time) for exactly ``epochs`` x ``steps_per_epoch``
-    steps, and its ``last.pt`` is loaded: the same settings give the same model. The held-out
-    images and a gallery of training images are centre crops without augmentation, with the
-    model's training mean image subtracted (Section 2).
-    """
-    from . import data as D
-    from .checkpoint import load_model
-
-    torch.manual_seed(settings["seed"])
-    if settings["checkpoint"] == "":
-        raise AlexNetError("the full profile needs checkpoint=PATH, a trained model (e.g. a run folder's last.pt)")
-    root = _resolve_root(settings) if not settings["checkpoint"] or settings["data"] else None
-    history: list[dict[str, Any]] = []
-    run_folder = None
-    if settings["checkpoint"]:
-        path = Path(settings["checkpoint"]).expanduser()
-        if not path.exists():
-            raise AlexNetError(f"checkpoint={str(path)!r} does not exist; train one with `python -m alexnet train`")
-        if root is None:  # the data set the checkpoint's run was trained on
-            from .training_report import run_data_root
-
-            try:
-                root = D.resolve_data_root(run_data_root(path.parent))
-            except FileNotFoundError:
-                raise AlexNetError(f"checkpoint={str(path)!r}: no config.json beside it names its data; "
-                                   "pass data=DIR") from None
-        description = f"loaded from {path.name} ({path.parent.name})"
-    else:
-        from .train import read_metrics
-        from .training_report import ensure_run, run_dir
-
-        if settings["train_per_class"] < 1 or settings["epochs"] < 1:
-            raise AlexNetError("without a checkpoint the model is trained here: train_per_class and epochs must be >= 1")
-        run_folder = Path(out) if out is not None else run_dir("06_1_qualitative", "ci")
-        ensure_run(train_config(settings, root, run_folder), fresh=True)
-        path = run_folder / "last.pt"
-        history = read_metrics(run_folder)
-        widths = "/".join(str(w) for w in settings["widths"])
-        last = history[-1]
-        description = (f"a two-tower AlexNet (conv widths {widths}, fc6/fc7 {settings['fc']}, {settings['init']} "
-                       f"initialisation, {settings['crop']}-pixel inputs) trained here by alexnet.train.train for "
-                       f"{last['step']} steps of {settings['batch_size']} images ({settings['epochs']} "
-                       f"epoch{'s' if settings['epochs'] != 1 else ''} of {settings['steps_per_epoch']} steps, "
-                       f"{settings['train_per_class']} training images per class, seed {settings['seed']})")
-    model = load_model(path, device="cpu")
-    data_config = dict(getattr(model, "data_config", None) or {})
-    ev = dict(resize=int(data_config.get("resize", settings["resize"])), crop=int(data_config.get("crop", settings["crop"])))
-    mean = getattr(model, "data_mean", None)
-    mean_image = mean if mean is not None else bool(data_config.get("mean_image", True))
-    train_ds = D.build_eval_dataset(root, "train", max_per_class=settings["gallery_per_class"], mean_image=mean_image,
-                                    **ev)
-    val_ds = D.build_eval_dataset(root, "val", max_per_class=settings["val_per_class"], mean_image=mean_image, **ev)
-    gal_x, gal_y = stack_dataset(train_ds)
-    val_x, val_y = stack_dataset(val_ds)
-    class_names = list(getattr(model, "class_names", None) or train_ds.class_names)
-    if len(class_names) != model.num_classes:
-        raise AlexNetError(f"checkpoint {path} has {model.num_classes} classes, the data at {root} {len(class_names)}")
-    return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, val_ds.description, D.is_synthetic(root),
-                          description, history=history, run_folder=run_folder, mean=train_ds.mean)

@@ -5,11 +5,15 @@ them exactly, combining the two towers of each layer into one row.
 """
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .model import LAYER_NAMES, AlexNet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["summary", "count_parameters"]
 
@@ -29,13 +33,15 @@ def _macs(module: nn.Module, out: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def summary(model: AlexNet, input_size: int = 224) -> pd.DataFrame:
+def summary(model: AlexNet, input_size: int = 224) -> "pd.DataFrame":
     """One row per learned layer (both towers together) and a total row.
 
     Columns: ``layer``, ``input from`` (the tower's own maps or both towers'), ``output``
     (C x H x W or features), ``parameters``, ``neurons`` (output units per image) and
     ``mult-adds`` (per image).
     """
+    import pandas as pd  # the table's only use of pandas; ``import alexnet`` does not load it
+
     if not isinstance(model, AlexNet):
         raise TypeError(f"summary expects an alexnet.AlexNet, got {type(model).__name__}")
     rows: dict[str, dict] = {n: dict(parameters=0, neurons=0, macs=0, shape=None) for n in LAYER_NAMES}
@@ -84,56 +90,3 @@ def summary(model: AlexNet, input_size: int = 224) -> pd.DataFrame:
                   "neurons": sum(r["neurons"] for r in table),
                   "mult-adds": sum(r["mult-adds"] for r in table)})
     return pd.DataFrame(table)
-
-
-#: Profiles of the architecture chapter (notebooks/03_architecture.md).
-ARCHITECTURE_PROFILES = {
-    "ci": {"input_size": 224, "devices": "cpu,cpu"},
-    "full": {"input_size": 224, "devices": "auto"},
-}
-
-
-def placement_devices(spec: str) -> tuple[str, str]:
-    """``"auto"`` -> two GPUs if present, else CPU + GPU, else CPU + CPU; or ``"a,b"`` literally."""
-    import torch
-
-    if spec == "auto":
-        n = torch.cuda.device_count()
-        return ("cuda:0", "cuda:1") if n >= 2 else ("cpu", "cuda:0") if n == 1 else ("cpu", "cpu")
-    parts = tuple(p.strip() for p in spec.split(","))
-    if len(parts) != 2 or not all(parts):
-        raise ValueError(f"devices must be 'auto' or two comma-separated devices like 'cpu,cuda:0', got {spec!r}")
-    for p in parts:
-        torch.device(p)  # raises on a malformed name
-    return parts  # type: ignore[return-value]
-
-
-@torch.no_grad()
-def _clone_to(model: AlexNet, devices) -> AlexNet:
-    twin = AlexNet(**model.config)
-    twin.load_state_dict(model.state_dict())
-    return twin.place(devices)
-
-
-def placement_check(devices: tuple[str, str], input_size: int = 224, seed: int = 0) -> dict:
-    """Section 3.2: run the same weights on one device and on ``devices``; compare outputs and grads.
-
-    Dropout is off so both runs see the same function. Returns the largest absolute differences.
-    """
-    torch.manual_seed(seed)
-    ref = AlexNet(num_classes=1000, dropout=0.0)
-    placed = _clone_to(ref, devices)
-    x = torch.randn(2, 3, input_size, input_size) * 50
-    y_ref, y = ref(x), placed(x.to(devices[0]))
-    y_ref.square().mean().backward()
-    y.square().mean().backward()
-    grad_diff = max(
-        (a.grad.cpu() - b.grad.cpu()).abs().max().item()
-        for a, b in zip(ref.parameters(), placed.parameters())
-    )
-    return {
-        "devices": list(devices),
-        "tower_devices": [str(next(t.parameters()).device) for t in placed.towers],
-        "max_output_diff": (y.detach().cpu() - y_ref.detach()).abs().max().item(),
-        "max_grad_diff": grad_diff,
-    }

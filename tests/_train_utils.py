@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-from alexnet.train import TIMING_KEYS as TIMING  # noqa: E402  (fields that depend on the machine's speed)
+from alexnet.training import TIMING_KEYS as TIMING  # noqa: E402  (fields that depend on the machine's speed)
 
 
 def tiny_data(root: Path) -> Path:
@@ -27,7 +27,7 @@ TINY = ["--resize", "72", "--crop", "67", "--adaptive-pool", "--widths", "8", "1
 
 
 def tiny_config(data: Path, out: Path, **overrides):
-    from alexnet.train import TrainConfig
+    from alexnet.training import TrainConfig
 
     values = dict(data=str(data), out=str(out), resize=72, crop=67, adaptive_pool=True, widths=[8, 16, 24, 24, 16],
                   fc=[32, 32], batch_size=16, workers=0, deterministic=True, quiet=True, progress=False, seed=3,

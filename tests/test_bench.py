@@ -112,7 +112,7 @@ def test_cli_bench_cuda_without_gpu_is_a_clear_error(capsys):
 
 
 def test_bench_data_says_when_the_cpu_loader_is_missing(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "alexnet.data.bench", None)  # import fails as if not written yet
+    monkeypatch.setitem(sys.modules, "alexnet.bench.data", None)  # import fails as if not written yet
     msgs = []
     res = bench._cpu_loader_rates(tmp_path, "0", msgs.append)
     assert "not available" in res["error"] and "not available" in msgs[0]

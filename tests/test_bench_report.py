@@ -24,7 +24,7 @@ def _record(gpu=None):
                              dict(impl="nn.LocalResponseNorm", dtype="bfloat16", layout="nchw", ms=6.0)]},
                          "data": {"gpu_pipeline": [dict(source="uint8 store", device="cuda", images_per_s=40000.0,
                                                         batch_size=256)],
-                                  "cpu_loader": {"error": "alexnet.data.bench is not available yet"}}}}
+                                  "cpu_loader": {"error": "alexnet.bench.data is not available yet"}}}}
 
 
 def test_tables_from_a_results_folder(tmp_path):

@@ -260,7 +260,7 @@ def test_devkit_meta_mat_maps_ilsvrc_ids(tmp_path):
 
 
 def test_chapter_helpers(syn, tmp_path):
-    from alexnet.data.chapters import (AUGMENTATION_PROFILES, DATA_PROFILES, available_datasets, eigvec_angles,
+    from alexnet.book.data import (AUGMENTATION_PROFILES, DATA_PROFILES, available_datasets, eigvec_angles,
                                        evenly_spaced, pca_comparison)
     from alexnet.profiles import resolve
     assert resolve(DATA_PROFILES, "ci")["resize"] == 256 and resolve(AUGMENTATION_PROFILES, "full")["crop"] == 224

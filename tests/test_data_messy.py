@@ -10,7 +10,7 @@ from PIL import Image
 
 from alexnet.cli import main
 from alexnet.data import BadImageError, build_datasets, make_loader, make_synthetic
-from alexnet.data.bench import pipeline_rate
+from alexnet.bench.data import pipeline_rate
 from alexnet.data.imagenet_val import convert_imagenet_val
 from alexnet.data.prepare import prepare
 from alexnet.errors import AlexNetError

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from _train_utils import ROOT, TINY, cli, env, metrics, tiny_data, weights
-from alexnet.distributed import DistInfo, all_reduce_sum, setup
+from alexnet.training.distributed import DistInfo, all_reduce_sum, setup
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from _train_utils import tiny_config, tiny_data
 from alexnet.cli import main
 from alexnet.errors import AlexNetError
 from alexnet.evaluate import confused_pairs, evaluate, per_class_errors, topk_errors
-from alexnet.train import train
+from alexnet.training import train
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_single_model_centre_and_ten_crop(runs, data):
 
 def test_ensemble_averages_softmax(runs, data):
     """The ensemble's prediction is the mean of the members' softmax outputs (Table 2, "5 CNNs")."""
-    from alexnet.checkpoint import load_model
+    from alexnet.training.checkpoint import load_model
     from alexnet.data import build_eval_dataset
 
     result = evaluate(runs, data, workers=0)
@@ -126,7 +126,7 @@ def test_data_defaults_to_the_runs_own(runs, data):
 
 
 def test_fast_copy_is_the_same_function_with_the_same_attachments(runs, data):
-    from alexnet.checkpoint import load_model
+    from alexnet.training.checkpoint import load_model
     from alexnet.evaluate import fast_copy
 
     ref = load_model(runs[0] / "last.pt")

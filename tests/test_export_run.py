@@ -54,7 +54,7 @@ def test_the_command_names_a_missing_run_in_one_line(tmp_path, capsys):
 def exported(tmp_path_factory):
     """A two-epoch run of a slim net on generated data, exported: what the committed results are, in small."""
     from alexnet.data import make_synthetic
-    from alexnet.train import TrainConfig, train
+    from alexnet.training import TrainConfig, train
 
     base = tmp_path_factory.mktemp("export")
     data = make_synthetic(base / "data", num_classes=4, train_per_class=8, val_per_class=3, size=40, seed=1)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from alexnet.layers import LRN_IMPLS, LocalResponseNorm, lrn
-from alexnet.lrn_triton import lrn_formula_torch, lrn_torch
+from alexnet.kernels.lrn_triton import lrn_formula_torch, lrn_torch
 
 
 def formula64(a: torch.Tensor, n=5, alpha=1e-4, beta=0.75, k=2.0, groups=1, relu=False) -> torch.Tensor:
@@ -121,7 +121,7 @@ def test_compiled_formula_equals_reference():
 
 TRITON_SCRIPT = textwrap.dedent(r"""
     import json, torch
-    from alexnet.lrn_triton import lrn_triton, triton_available
+    from alexnet.kernels.lrn_triton import lrn_triton, triton_available
     from alexnet import AlexNet
     assert triton_available("cpu")
     import tests.test_fast_lrn as T

@@ -5,7 +5,8 @@ import torch
 from alexnet import AlexNet
 from alexnet.errors import AlexNetError
 from alexnet.profiles import resolve
-from alexnet.qualitative import CHECKS, PROFILES, neighbours, prepare, top_k, tower_colour_stats
+from alexnet.book.qualitative import CHECKS, PROFILES, prepare
+from alexnet.qualitative import neighbours, top_k, tower_colour_stats
 
 SMALL = dict(widths=[8, 8, 8, 8, 8], fc=16, train_per_class=6, gallery_per_class=4, val_per_class=3, epochs=2,
              steps_per_epoch=3, batch_size=4, resize=72, crop=67)
@@ -38,7 +39,7 @@ def test_ci_run_trains_a_two_tower_model_by_steps_and_twice_the_same(data, tmp_p
     again = prepare(settings, out=tmp_path / "second")  # a second build gives the same network and numbers
     for a, b in zip(run.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
-    from alexnet.train import TIMING_KEYS
+    from alexnet.training import TIMING_KEYS
 
     def untimed(history):
         return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in history]
@@ -49,7 +50,7 @@ def test_ci_run_trains_a_two_tower_model_by_steps_and_twice_the_same(data, tmp_p
 
 @pytest.mark.slow
 def test_full_profile_loads_a_checkpoint(data, tmp_path):
-    from alexnet.checkpoint import save_checkpoint
+    from alexnet.training.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
     model = AlexNet(3, widths=(8, 8, 8, 8, 8), fc=(16, 16), adaptive_pool=True)

@@ -14,7 +14,7 @@ from alexnet.data.gpu_pipeline import GPUAugment, Uint8Store
 from alexnet.data.store import StoreBatches, StoreImages, cached_store, store_folder
 from alexnet.data.transforms import CentreCrop
 from alexnet.errors import AlexNetError
-from alexnet.sampler import ResumableSampler
+from alexnet.training.sampler import ResumableSampler
 
 
 @pytest.fixture(autouse=True)

@@ -10,10 +10,10 @@ import torch
 
 from _train_utils import TINY, metrics, tiny_config, tiny_data
 from alexnet.cli import main
-from alexnet.checkpoint import load_checkpoint, load_model, save_checkpoint
+from alexnet.training.checkpoint import load_checkpoint, load_model, save_checkpoint
 from alexnet.errors import AlexNetError
-from alexnet.sampler import ResumableSampler, SeededDataset
-from alexnet.train import NonFiniteLossError, TrainConfig, read_metrics, train
+from alexnet.training.sampler import ResumableSampler, SeededDataset
+from alexnet.training import NonFiniteLossError, TrainConfig, read_metrics, train
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -172,7 +172,7 @@ def test_impossible_settings_are_named(data, tmp_path, override, match):
 
 
 def test_config_file_and_flags(tmp_path):
-    from alexnet.train_cmd import add_parser, config_from_args
+    from alexnet.cli.train import add_parser, config_from_args
     import argparse
 
     parser = argparse.ArgumentParser()
@@ -232,7 +232,7 @@ def test_worker_processes_do_not_change_the_result(data, tmp_path):
 
 # ------------------------------------------------------------------------- fast path and reference
 def test_train_builds_the_fast_path_by_default_and_the_reference_on_request(data, tmp_path, monkeypatch):
-    import alexnet.train as train_module
+    import alexnet.training as train_module
 
     built = []
 

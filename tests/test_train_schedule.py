@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from alexnet.optim import PaperSGD
-from alexnet.schedule import PlateauSchedule, StepSchedule, make_schedule
+from alexnet.training.schedule import PlateauSchedule, StepSchedule, make_schedule
 
 
 def _opt(lr=0.01):

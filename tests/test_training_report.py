@@ -1,4 +1,4 @@
-"""What the Section 5 and 6 chapters call (alexnet.training_report): tables beside the paper's, words
+"""What the Section 5 and 6 chapters call (alexnet.book.training): tables beside the paper's, words
 computed from the numbers, the preset's differences, the GPU estimate, and the chapters' parameters."""
 import json
 

@@ -10,15 +10,19 @@ Each chapter's one editable source is a MyST Markdown notebook ``notebooks/<chap
 * :mod:`alexnet.book.build`: ``python -m alexnet book`` converts each chapter to ``.ipynb`` under
   ``_build``, executes it with papermill and builds the HTML from the executed copies.
 * :mod:`alexnet.book.sphinx_ext`: MathJax shipped with the book, launch links to the sources.
+* Each chapter's profiles, tables and figures: :mod:`.data` and :mod:`.data_figures` (Sections 2
+  and 4.1), :mod:`.architecture` and :mod:`.diagram` (Section 3), :mod:`.experiments` (the
+  ablations of Sections 3-4), :mod:`.training` (Sections 5 and 6), :mod:`.qualitative` (6.1),
+  :mod:`.bench` (the performance chapter).
 
 The library never imports this package.
 """
-from .build import ROOT, add_parser, build, execute_notebook, toc_files, toc_notebooks
+from .build import ROOT, build, execute_notebook, toc_files, toc_notebooks
 from .checks import check_html, check_notebook, check_page, check_source
 from .page import LINE_WIDTH, device_words, figure, say_data, setup, show_code, shown_path
 
 __all__ = [
-    "LINE_WIDTH", "ROOT", "add_parser", "build", "check_html", "check_notebook", "check_page", "check_source",
+    "LINE_WIDTH", "ROOT", "build", "check_html", "check_notebook", "check_page", "check_source",
     "device_words", "execute_notebook", "figure", "say_data", "setup", "show_code", "shown_path", "toc_files",
     "toc_notebooks",
 ]

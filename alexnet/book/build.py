@@ -11,7 +11,6 @@ leaving a stale page. The HTML lands in ``_build/html``.
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -21,8 +20,8 @@ from pathlib import Path
 import yaml
 
 from ..errors import AlexNetError
+from ..provenance import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "book", "results", "_static")
 #: The one source format of a chapter.
 SOURCE_SUFFIX = ".md"
@@ -199,12 +198,3 @@ def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None)
     html = root / "_build" / "html"
     print(f"book: {html / 'index.html'}")
     return html
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("book", help="execute the chapters with papermill and build the HTML book")
-    p.add_argument("--profile", default="ci", choices=("ci", "full"),
-                   help="notebook profile: ci (minutes on a CPU) or full (a GPU and real data)")
-    p.add_argument("--only", nargs="*", metavar="CHAPTER",
-                   help="execute only these chapters (by stem); the others reuse their last executed copy")
-    p.set_defaults(func=lambda args: build(args.profile, only=args.only) and 0)

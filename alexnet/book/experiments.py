@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AlexNetError
+from ..provenance import is_dirty
 from .build import ROOT
 from .page import PAGE_INCHES
 
@@ -151,7 +152,7 @@ def provenance_words(r: dict) -> str:
     """Which device(s), dates, commit(s) and how much compute made the result, in one sentence."""
     p, prov = r["progress"], r["provenance"]
     devices = p.get("devices") or [prov["device"]]
-    commits = [c[:10] + (" (with uncommitted changes)" if c.endswith("+dirty") else "")
+    commits = [c[:10] + (" (with uncommitted changes)" if is_dirty(c) else "")
                for c in (p.get("git_commits") or [prov["git_commit"]])]
     first, last = _day(p.get("first") or prov["date"]), _day(p.get("last") or prov["date"])
     when = f"between {first} and {last}" if first != last else f"on {first}"

@@ -175,7 +175,7 @@ def device_words(device: Any = None) -> str:
     """``"a 2-core CPU, AMD EPYC ..."`` or ``"an NVIDIA H200 GPU"``: the device, in words."""
     import torch
 
-    from ..machine import cpu_model, usable_cores
+    from ..provenance import cpu_model, usable_cores
 
     dev = torch.device(device) if device is not None else torch.device("cpu")
     if dev.type == "cuda" and torch.cuda.is_available():

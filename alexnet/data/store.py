@@ -11,7 +11,7 @@ one is reused. The store is written to a temporary folder and renamed into place
 so a store killed half-written is never read.
 
 :class:`StoreBatches` then yields the training batches of one epoch: the indices of
-:class:`alexnet.sampler.ResumableSampler`, read with ``os.preadv``, and Section 4.1's random
+:class:`alexnet.training.sampler.ResumableSampler`, read with ``os.preadv``, and Section 4.1's random
 crops, mirrors and PCA lighting done for the whole batch by
 :class:`~alexnet.data.gpu_pipeline.GPUAugment` with a generator seeded from ``(seed, epoch,
 batch, rank)``: every random choice is a function of the position in the run, so a run resumed
@@ -170,7 +170,7 @@ class StoreImages(RawImages):
 class StoreBatches:
     """The batches of one epoch from a :class:`Uint8Store`, prepared in a background thread.
 
-    Training (``train=True``): ``sampler`` (a :class:`alexnet.sampler.ResumableSampler` whose
+    Training (``train=True``): ``sampler`` (a :class:`alexnet.training.sampler.ResumableSampler` whose
     position was set with ``set_position``) gives each batch's indices; ``augment`` crops, mirrors
     and lights the batch with a generator seeded from ``(seed, epoch, batch, rank)``.
     ``random_crops=False`` trains on the centre patch (no augmentation). Validation

@@ -13,16 +13,16 @@ import torch
 
 from ..small_nets import CifarNet
 from .common import summarise, verdict
-from .engine import TrainConfig, train
+from .in_memory import InMemoryConfig, fit_in_memory
 from .records import Records
 from .tensors import TensorData
 
 __all__ = ["train_config", "compare", "paired", "table"]
 
 
-def train_config(s: dict, **over) -> TrainConfig:
-    """The :class:`TrainConfig` of settings ``s`` (the profile), with ``over`` replacing fields."""
-    cfg = TrainConfig(epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"], weight_decay=s["weight_decay"],
+def train_config(s: dict, **over) -> InMemoryConfig:
+    """The :class:`InMemoryConfig` of settings ``s`` (the profile), with ``over`` replacing fields."""
+    cfg = InMemoryConfig(epochs=s["epochs"], lr=s["lr"], batch_size=s["batch_size"], weight_decay=s["weight_decay"],
                       crop=s["crop"], lr_drop_at=s["lr_drop_at"], checks_per_epoch=1,
                       train_eval_size=s.get("train_eval_size", 10000))
     return replace(cfg, **over)
@@ -30,7 +30,7 @@ def train_config(s: dict, **over) -> TrainConfig:
 
 def compare(variants: dict[str, tuple[dict, dict]], s: dict, data: TensorData, device: torch.device,
             records: Records, progress: bool = False, after_train=None) -> dict[str, list[dict]]:
-    """Train every variant (``name -> (CifarNet kwargs, TrainConfig overrides)``) for each seed.
+    """Train every variant (``name -> (CifarNet kwargs, InMemoryConfig overrides)``) for each seed.
 
     Returns ``name -> [run, ...]`` where a run has the seed, final test and (eval-mode) training
     error, the overfitting gap (test - train), the test-error curve and the seconds taken; only
@@ -46,7 +46,7 @@ def compare(variants: dict[str, tuple[dict, dict]], s: dict, data: TensorData, d
             def one(name=name, cfg=cfg, net=net, seed=seed) -> dict:
                 torch.manual_seed(seed)
                 model = CifarNet(**net)
-                h = train(model, data, cfg, seed=seed, device=device, progress=progress, desc=f"{name} seed={seed}")
+                h = fit_in_memory(model, data, cfg, seed=seed, device=device, progress=progress, desc=f"{name} seed={seed}")
                 run = {"seed": seed, "test_error": h["final_test_error"], "train_error": h["final_train_error"],
                        "gap": h["final_test_error"] - h["final_train_error"], "epochs_trained": h["epochs_trained"],
                        "diverged": h["diverged"], "test_curve": h["epochs"], "train_curve": h["chunks"],

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -26,15 +25,12 @@ from typing import Any
 
 import torch
 
-from .. import machine
 from ..profiles import resolve
+from ..provenance import ROOT, device_description, git_commit, resolve_device
 from .records import Records, records_path
 from .tensors import load_cifar10
 
-__all__ = ["ROOT", "execute", "summarise", "verdict", "t_interval", "resolve_device", "device_name", "git_commit",
-           "result_path", "load_result", "COMMON_CHECKS"]
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+__all__ = ["execute", "summarise", "verdict", "t_interval", "result_path", "load_result", "COMMON_CHECKS"]
 
 #: Checks every profile shares (settings each experiment has).
 COMMON_CHECKS = {
@@ -46,35 +42,6 @@ COMMON_CHECKS = {
 #: Two-sided 95% quantiles of Student's t distribution for 1..30 degrees of freedom.
 _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-
-
-def resolve_device(device: str | None = "auto") -> torch.device:
-    """``"auto"`` (or ``None``): CUDA when available, else the CPU; otherwise ``device`` itself."""
-    return machine.resolve_device(device, what="device")
-
-
-def device_name(device: torch.device) -> str:
-    """A human-readable name of the machine part that ran the experiment."""
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda}, torch {torch.__version__})"
-    return (f"CPU {machine.cpu_model()} ({machine.usable_cores()} cores), {torch.get_num_threads()} thread(s) "
-            f"(torch {torch.__version__})")
-
-
-def git_commit(root: Path = ROOT) -> str:
-    """``git rev-parse HEAD`` of the checkout (``+dirty`` if it has uncommitted changes).
-
-    Without git (a copy of the working tree on a GPU machine) ``$ALEXNET_GIT_COMMIT``, else ``unknown``.
-    """
-    fallback = os.environ.get("ALEXNET_GIT_COMMIT", "unknown")
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return fallback
-    return (head + ("+dirty" if dirty else "")) if head else fallback
 
 
 def summarise(values: list[float | None]) -> dict[str, Any]:
@@ -154,7 +121,7 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
     the JSON (:mod:`.records`); ``resume=False`` starts afresh.
     """
     settings = resolve(exp.PROFILES, profile, {**COMMON_CHECKS, **getattr(exp, "CHECKS", {})}, **overrides)
-    dev = resolve_device(device)
+    dev = resolve_device(device, what="device")
     wall = time.time()
     start = time.perf_counter()
     tensors = load_cifar10(data, train_per_class=settings["train_per_class"], test_per_class=settings["test_per_class"],
@@ -176,7 +143,7 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
     context = {"experiment": exp.NAME, "data": tensors.description.split(" from ")[0], "synthetic": tensors.synthetic,
                "train_images": len(tensors.train_y), "test_images": len(tensors.test_y), "device_type": dev.type}
     records = Records(records_path(path), context, fresh=not (profile != "ci" if resume is None else resume),
-                      stamp={"git_commit": commit, "device": device_name(dev)})
+                      stamp={"git_commit": commit, "device": device_description(dev)})
 
     def result(complete: bool) -> dict:
         records.replay = not complete
@@ -200,7 +167,7 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
             "provenance": {
                 "command": command,
                 "git_commit": commit,
-                "device": device_name(dev),
+                "device": device_description(dev),
                 "date": datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="seconds"),
                 "wall_seconds": round(time.perf_counter() - start, 2),
                 "python": sys.version.split()[0],

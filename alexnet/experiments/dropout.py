@@ -20,7 +20,7 @@ import torch
 from ..layers import PaperDropout
 from .ablation import compare, paired, table
 from .common import summarise
-from .engine import evaluate
+from .in_memory import evaluate_in_memory
 from .records import Records
 from .tensors import TensorData
 
@@ -55,7 +55,7 @@ def _unscaled_test_error(name, model, run, hist, data: TensorData) -> None:
         m.p = 0.0  # identity at test time: no 0.5 scaling
     mean = torch.tensor(hist["mean"], device=data.test_x.device)
     std = torch.tensor(hist["std"], device=data.test_x.device)
-    run["test_error_without_scaling"] = evaluate(model, data.test_x, data.test_y, mean, std)
+    run["test_error_without_scaling"] = evaluate_in_memory(model, data.test_x, data.test_y, mean, std)
     for m, p in zip(drops, saved):
         m.p = p
 

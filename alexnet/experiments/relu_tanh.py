@@ -20,7 +20,7 @@ import torch
 
 from ..small_nets import CifarNet
 from .common import summarise, t_interval, verdict
-from .engine import TrainConfig, train
+from .in_memory import InMemoryConfig, fit_in_memory
 from .records import Records
 from .tensors import TensorData
 
@@ -69,12 +69,12 @@ def _run(act: str, lr: float, epochs: float, seed: int, s: dict, data: TensorDat
          records: Records, progress: bool) -> dict | None:
     """One training run to the target (or to ``epochs``), as a record (``None``: not run, replay mode)."""
     net = dict(num_classes=len(data.classes), widths=s["widths"], activation=act, init=s["init"])
-    cfg = TrainConfig(epochs=epochs, lr=lr, batch_size=s["batch_size"], weight_decay=0.0, input_norm=s["input_norm"],
+    cfg = InMemoryConfig(epochs=epochs, lr=lr, batch_size=s["batch_size"], weight_decay=0.0, input_norm=s["input_norm"],
                       target_train_error=s["target_train_error"], checks_per_epoch=4, train_eval_size=2000)
 
     def one() -> dict:
         torch.manual_seed(seed)
-        h = train(CifarNet(**net), data, cfg, seed=seed, device=device, progress=progress,
+        h = fit_in_memory(CifarNet(**net), data, cfg, seed=seed, device=device, progress=progress,
                   desc=f"{act} lr={lr} seed={seed}")
         return {"activation": act, "lr": lr, "seed": seed, "epochs_to_target": h["epochs_to_target"],
                 "epochs_trained": h["epochs_trained"], "cap_epochs": epochs, "diverged": h["diverged"],

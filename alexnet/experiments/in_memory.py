@@ -23,14 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..evaluate import topk_hits
 from ..optim import PaperSGD
 from .tensors import TensorData, centre_crop, channel_stats, normalise, pca_lighting, random_crop_flip, rgb_pca
 
-__all__ = ["TrainConfig", "train", "evaluate"]
+__all__ = ["InMemoryConfig", "fit_in_memory", "evaluate_in_memory"]
 
 
 @dataclass
-class TrainConfig:
+class InMemoryConfig:
     """How one network is trained. Defaults: the paper's SGD (Section 5) without weight decay."""
 
     epochs: float = 10
@@ -49,7 +50,7 @@ class TrainConfig:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+def evaluate_in_memory(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
              crop: int | None = None, batch_size: int = 1000) -> float:
     """Top-1 error (fraction) of ``model`` in evaluation mode on uint8 images ``x``."""
     was_training = model.training
@@ -60,7 +61,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean: torch.Ten
         if crop is not None and crop < xb.shape[-1]:
             xb = centre_crop(xb, crop)
         xb = normalise(xb, mean, std).contiguous(memory_format=_layout(model))
-        wrong += (model(xb).argmax(1) != y[i:i + batch_size]).sum()
+        wrong += (~topk_hits(model(xb), y[i:i + batch_size], (1,))).sum()  # stays on the device
     model.train(was_training)
     return float(wrong) / max(len(x), 1)
 
@@ -74,7 +75,7 @@ def _layout(model: nn.Module) -> torch.memory_format:
     return torch.contiguous_format
 
 
-def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0,
+def fit_in_memory(model: nn.Module, data: TensorData, cfg: InMemoryConfig, *, seed: int = 0,
           device: str | torch.device = "cpu", progress: bool = False, desc: str = "") -> dict:
     """Train ``model`` on ``data`` (already on ``device``) as ``cfg`` says; returns the history.
 
@@ -140,7 +141,7 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0
         loss.backward()
         opt.step()
         with torch.no_grad():
-            wrong += (out.argmax(1) != yb).sum()
+            wrong += (~topk_hits(out, yb, (1,))).sum()
             loss_sum += loss.detach() * len(yb)
         seen += len(yb)
         step += 1
@@ -159,7 +160,7 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0
                     and err <= cfg.target_train_error):
                 hist["epochs_to_target"] = round(epoch, 4)
             if step % steps_per_epoch == 0 or step == total_steps:
-                test_err = evaluate(model, data.test_x, data.test_y, mean, std, cfg.crop)
+                test_err = evaluate_in_memory(model, data.test_x, data.test_y, mean, std, cfg.crop)
                 hist["epochs"].append([round(epoch, 4), test_err, round(time.perf_counter() - start, 3)])
             if hist["epochs_to_target"] is not None:
                 break
@@ -167,8 +168,8 @@ def train(model: nn.Module, data: TensorData, cfg: TrainConfig, *, seed: int = 0
         bar.close()
     sel = torch.arange(0, n, max(1, n // max(1, cfg.train_eval_size)), device=device)[:cfg.train_eval_size]
     hist["final_test_error"] = (hist["epochs"][-1][1] if hist["epochs"] and hist["epochs"][-1][0] == hist["chunks"][-1][0]
-                                else evaluate(model, data.test_x, data.test_y, mean, std, cfg.crop))
-    hist["final_train_error"] = evaluate(model, data.train_x[sel], data.train_y[sel], mean, std, cfg.crop)
+                                else evaluate_in_memory(model, data.test_x, data.test_y, mean, std, cfg.crop))
+    hist["final_train_error"] = evaluate_in_memory(model, data.train_x[sel], data.train_y[sel], mean, std, cfg.crop)
     hist["epochs_trained"] = hist["chunks"][-1][0] if hist["chunks"] else 0.0
     hist["seconds"] = round(time.perf_counter() - start, 3)
     hist["mean"], hist["std"] = mean.tolist(), std.tolist()

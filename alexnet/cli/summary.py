@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from .model import AlexNet
-from .summary import summary
+from ..model import AlexNet
+from ..summary import summary
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -1,7 +1,8 @@
 """``python -m alexnet <command>``: the package's command line.
 
-Each command lives in the module that implements it and registers itself through an
-``add_parser(subparsers)`` function listed in :data:`COMMAND_MODULES`. Errors about the user's
+One module per command, ``alexnet/cli/<command>.py``, each with ``add_parser(subparsers)`` (the
+command's options, registered here through :data:`COMMAND_MODULES`) and ``run(args)`` (what it
+does, importing the library only when it runs). Errors about the user's
 input (:class:`alexnet.errors.AlexNetError`, ``FileNotFoundError``, ``ValueError``) print one line
 naming the culprit and exit with status 2, never a traceback.
 """
@@ -11,18 +12,21 @@ import argparse
 import importlib
 import sys
 
-from .errors import AlexNetError
+from ..errors import AlexNetError
 
-#: Modules that define ``add_parser(subparsers)``; each sets ``func`` on its parser.
+#: The command modules, in the order ``--help`` lists them; each sets ``func=run`` on its parser.
 COMMAND_MODULES = [
-    "alexnet.summary_cmd",
-    "alexnet.book",
-    "alexnet.train_cmd",
-    "alexnet.evaluate_cmd",
-    "alexnet.export_run",
-    "alexnet.data.commands",
-    "alexnet.experiments.command",
-    "alexnet.bench",
+    "alexnet.cli.summary",
+    "alexnet.cli.book",
+    "alexnet.cli.train",
+    "alexnet.cli.evaluate",
+    "alexnet.cli.export_run",
+    "alexnet.cli.prepare",
+    "alexnet.cli.convert_imagenet_val",
+    "alexnet.cli.data_stats",
+    "alexnet.cli.pack_images",
+    "alexnet.cli.experiment",
+    "alexnet.cli.bench",
 ]
 
 

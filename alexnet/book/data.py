@@ -14,10 +14,10 @@ import torch
 from torch import Tensor
 
 from ..errors import AlexNetError
-from .datasets import FolderImages
-from .folders import find_split, scan_split
-from .root import resolve_data_root
-from .stats import PCAStats, align_signs
+from ..data.datasets import FolderImages
+from ..data.folders import find_split, scan_split
+from ..data.root import resolve_data_root
+from ..data.stats import PCAStats, align_signs
 
 __all__ = [
     "DATA_PROFILES", "AUGMENTATION_PROFILES", "photos", "available_datasets", "evenly_spaced",

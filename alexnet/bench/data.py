@@ -4,8 +4,7 @@ own options) and the CPU part of ``python -m alexnet bench data`` (:mod:`alexnet
 Measures decode (``torchvision.io``), the Section 2 rescale and centre crop, and the Section 4.1
 random crop, mirror, mean subtraction and PCA lighting, through :func:`make_loader` with a given
 number of worker processes, on the images of a folder. (GPU-side decoding is measured by the fast
-path's ``alexnet.data.gpu_pipeline``.) :mod:`alexnet.bench` registers :func:`add_arguments` and
-:func:`run` as ``bench loader``.
+path's ``alexnet.data.gpu_pipeline``.) The command is in :mod:`alexnet.cli.bench`.
 """
 from __future__ import annotations
 
@@ -20,9 +19,9 @@ from pathlib import Path
 import torch
 
 from ..errors import AlexNetError
-from ..machine import cpu_model, load_average, usable_cores
+from ..provenance import cpu_model, git_commit, load_average, usable_cores
 
-__all__ = ["pipeline_rate", "machine_info", "add_arguments", "run"]
+__all__ = ["pipeline_rate", "machine_info", "default_root"]
 
 
 def machine_info() -> dict:
@@ -37,10 +36,10 @@ def machine_info() -> dict:
 
 
 def _bench_dataset(root: Path, resize: int, crop: int):
-    from .datasets import FolderImages, PaperDataset
-    from .folders import find_split, scan_split
-    from .stats import IMAGENET_MEAN_RGB, IMAGENET_PCA
-    from .transforms import PCALighting, RandomCropFlip
+    from ..data.datasets import FolderImages, PaperDataset
+    from ..data.folders import find_split, scan_split
+    from ..data.stats import IMAGENET_MEAN_RGB, IMAGENET_PCA
+    from ..data.transforms import PCALighting, RandomCropFlip
 
     split_dir = None
     for split in ("train", "val"):
@@ -65,7 +64,7 @@ def pipeline_rate(root, *, workers: int, batch_size: int = 128, batches: int = 1
     images drawn at random with replacement from the folder's training split (or its validation
     split when there is no training split).
     """
-    from .loader import make_loader
+    from ..data.loader import make_loader
 
     root = Path(root)
     ds, split_dir = _bench_dataset(root, resize, crop)
@@ -90,22 +89,10 @@ def pipeline_rate(root, *, workers: int, batch_size: int = 128, batches: int = 1
     }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``bench data``."""
-    parser.add_argument("--data", default=None,
-                        help="image folder (default: ImageNet, else imagenet-sample, else generated 384 px images)")
-    parser.add_argument("--workers", default="0,1", help="comma-separated worker counts to measure")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--batches", type=int, default=10)
-    parser.add_argument("--crop", type=int, default=224)
-    parser.add_argument("--resize", type=int, default=256)
-    parser.add_argument("--out", default=None, help="write the results as JSON here (e.g. results/bench/cpu-data.json)")
-
-
-def _default_root(data: str | None) -> Path:
-    from .cache import cache_dir
-    from .root import resolve_data_root
-    from .synthetic import make_synthetic
+def default_root(data: str | None) -> Path:
+    from ..data.cache import cache_dir
+    from ..data.root import resolve_data_root
+    from ..data.synthetic import make_synthetic
 
     if data is not None:
         return resolve_data_root(data, "imagenet")
@@ -116,37 +103,3 @@ def _default_root(data: str | None) -> Path:
             pass
     return make_synthetic(cache_dir() / "synthetic-bench", num_classes=4, train_per_class=64, val_per_class=1,
                           size=384)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Measure each worker count, print a table, write JSON when ``--out`` is given."""
-    import subprocess
-
-    root = _default_root(args.data)
-    try:
-        workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
-    except ValueError:
-        raise AlexNetError(f"--workers must be comma-separated integers, got {args.workers!r}") from None
-    rows = [pipeline_rate(root, workers=w, batch_size=args.batch_size, batches=args.batches, crop=args.crop,
-                          resize=args.resize) for w in workers]
-    print(f"data pipeline on {root}")
-    print(f"{'workers':>8} {'images/s':>10} {'per worker':>11}")
-    for r in rows:
-        print(f"{r['workers']:>8} {r['images_per_s']:>10.1f} {r['images_per_s_per_worker']:>11.1f}")
-    if args.out:
-        try:
-            commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                    cwd=Path(__file__).parent).stdout.strip()
-        except OSError:
-            commit = ""
-        command = (f"python -m alexnet bench loader --data {args.data} --workers {args.workers} --batch-size "
-                   f"{args.batch_size} --batches {args.batches} --crop {args.crop} --resize {args.resize} --out {args.out}")
-        record = {"command": command,
-                  "git_commit": commit, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  "machine": machine_info(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-                  "data": str(root), "results": rows}
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record, indent=2) + "\n")
-        print(f"wrote {out}")
-    return 0

@@ -2,14 +2,14 @@
 
 Settings come, in increasing priority, from the defaults (the paper's), from ``--profile`` (the
 Section 5 chapter's ``ci`` or ``full`` settings), from ``--preset NAME`` (a settings file shipped in
-``alexnet/presets/``, e.g. ``imagenette``: the paper's recipe on Imagenette, each difference from
+``alexnet/training/presets/``, e.g. ``imagenette``: the paper's recipe on Imagenette, each difference from
 the paper stated with its reason), from ``--config FILE`` (YAML or JSON, keys as the flags with
 ``-`` or ``_``), and from flags on the command line. With
 ``--resume`` the run folder's saved ``config.json`` replaces the defaults, so ``python -m alexnet
 train --out RUN --resume`` is enough to continue a run.
 
 Several processes (``torchrun --nproc_per_node=N -m alexnet train ...``) train one model with
-DistributedDataParallel; see :mod:`alexnet.distributed` for several machines.
+DistributedDataParallel; see :mod:`alexnet.training.distributed` for several machines.
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from .errors import AlexNetError
-from .train import TrainConfig, train
+from ..errors import AlexNetError
+from ..training import TrainConfig, train
+from ..training.config import TRAINING_PROFILES, load_preset, preset_names
 
 GROUPS = {"data": "data (Sections 2, 4.1)", "model": "model (Section 3)",
           "optimisation": "optimisation (Section 5)", "system": "system"}
@@ -81,32 +82,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", metavar="FILE", help="YAML or JSON file of settings (flags override it)")
     p.add_argument("--profile", choices=("ci", "full"), default=None,
-                   help="start from the settings of the Section 5 chapter's profile (alexnet.training_report): "
+                   help="start from the settings of the Section 5 chapter's profile (alexnet.training.config): "
                         "ci (a slim net on generated data, minutes on a CPU) or full (the paper on ImageNet) "
                         "(default: none, i.e. the paper's defaults below)")
     p.add_argument("--preset", metavar="NAME", default=None,
-                   help=f"start from a named preset in alexnet/presets/ ({', '.join(preset_names()) or 'none'}); "
+                   help=f"start from a named preset in alexnet/training/presets/ ({', '.join(preset_names()) or 'none'}); "
                         "--config and flags override it (default: none)")
     add_config_arguments(p)
     p.set_defaults(func=run)
-
-
-PRESET_DIR = Path(__file__).resolve().parent / "presets"
-
-
-def preset_names() -> list[str]:
-    """The presets shipped with the package (``alexnet/presets/<name>.yaml``)."""
-    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
-
-
-def load_preset(name: str) -> dict[str, Any]:
-    """The settings of preset ``name``, with ``preset`` set to its name; one clear error if unknown."""
-    path = PRESET_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise AlexNetError(f"unknown preset {name!r}; the presets are {preset_names()} (in {PRESET_DIR})")
-    values = TrainConfig.from_file(path)
-    values.setdefault("preset", name)
-    return values
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -118,8 +101,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         from_file.update(TrainConfig.from_file(args.config))
     values: dict[str, Any] = {}
     if getattr(args, "profile", None):
-        from .training_report import TRAINING_PROFILES
-
         values.update({k: v for k, v in TRAINING_PROFILES[args.profile].items() if k in names})
     if given.get("resume", from_file.get("resume", False)):
         out = given.get("out", from_file.get("out"))

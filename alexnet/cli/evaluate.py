@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .evaluate import evaluate, format_report, resolve_checkpoint, write_report
+from ..evaluate import evaluate, format_report, resolve_checkpoint, write_report
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

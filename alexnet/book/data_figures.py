@@ -45,7 +45,7 @@ def show_preprocessing(named: dict[str, Tensor], resize: int = 256):
     import torch.nn.functional as F
     from matplotlib.patches import Rectangle
 
-    from .images import resize_centre_crop
+    from ..data.images import resize_centre_crop
 
     fig, axes = plt.subplots(len(named), 3, figsize=(PAGE_WIDTH, 2.5 * len(named)), squeeze=False)
     for row, (name, img) in enumerate(named.items()):

@@ -9,7 +9,7 @@
 * ``lrn``: the LRN layer alone (forward and backward), each implementation.
 * ``data``: the input pipeline: the GPU-side pipeline of :mod:`alexnet.data.gpu_pipeline` (uint8
   store and batched JPEG decoding, crops, flips, PCA lighting, mean subtraction on the device)
-  and the CPU loader of :mod:`alexnet.data.bench`.
+  and the CPU loader of :mod:`alexnet.bench.data`.
 * ``all``: the three, into one JSON.
 
 Each prints a table and writes JSON with the device, the versions and the settings. Ratios come
@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,11 +33,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .errors import AlexNetError
-from .machine import cpu_model, load_average, resolve_device, usable_cores
+from ..errors import AlexNetError
+from ..provenance import ROOT, cpu_model, git_commit, load_average, resolve_device, usable_cores
 
 __all__ = ["MODES", "parse_mode", "device_info", "measure_peak", "flops_per_image", "bench_model",
-           "bench_lrn", "bench_data", "add_parser", "run", "build_model"]
+           "bench_lrn", "bench_data", "build_model"]
 
 #: Precision modes, in the order of the issue's table. ``_cl``: channels_last; ``_compile``: torch.compile.
 MODES = ("fp32", "tf32", "bf16", "bf16_cl", "bf16_cl_compile")
@@ -81,14 +80,6 @@ def _precision(precision: str, device: torch.device):
 
 
 # ---------------------------------------------------------------------------------------- device
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def device_info(device: torch.device) -> dict:
     """The machine and the software, for the record: which machine each number comes from."""
     import numpy
@@ -155,7 +146,7 @@ def build_model(name: str, num_classes: int = 1000, lrn_impl: str | None = None)
         import torchvision
 
         return torchvision.models.alexnet(num_classes=num_classes)
-    from .model import AlexNet
+    from ..model import AlexNet
 
     if name == "ours":
         return AlexNet(num_classes, fast="grouped", lrn_impl=lrn_impl)
@@ -172,7 +163,7 @@ def _optimizer(name: str, model: torch.nn.Module):
     """torchvision's model trains with torch's SGD (its reference recipe), ours with the paper's."""
     if name == "torchvision":
         return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    from .optim import PaperSGD
+    from ..optim import PaperSGD
 
     return PaperSGD(model.parameters(), lr=0.01)
 
@@ -346,8 +337,8 @@ def bench_lrn(device: torch.device, *, shape: tuple[int, int, int, int] | None =
     ``nn.LocalResponseNorm`` (alpha 5e-4 over all channels, what a straightforward model uses) is
     the baseline; ours normalise each tower on its own and fuse the ReLU.
     """
-    from .layers import lrn
-    from .lrn_triton import triton_available
+    from ..layers import lrn
+    from ..kernels.lrn_triton import triton_available
 
     cuda = device.type == "cuda"
     shape = shape or ((256, 96, 55, 55) if cuda else (16, 96, 55, 55))
@@ -407,9 +398,9 @@ def bench_data(device: torch.device, *, images: int | None = None, batch_size: i
     GPU pipeline (:mod:`alexnet.data.gpu_pipeline`): a uint8 ``256 x 256`` store (memmap) read in
     batches into pinned memory, moved to the device and augmented there; and batched JPEG decoding
     (on the device where torchvision can) of generated JPEGs of each size in ``jpeg_sizes``,
-    rescaled and centre-cropped to 256 and augmented. CPU loader: :func:`alexnet.data.bench.pipeline_rate`.
+    rescaled and centre-cropped to 256 and augmented. CPU loader: :func:`alexnet.bench.data.pipeline_rate`.
     """
-    from .data import gpu_pipeline as gp
+    from ..data import gpu_pipeline as gp
 
     cuda = device.type == "cuda"
     images = images or (4096 if cuda else 256)
@@ -447,12 +438,12 @@ def _cpu_loader_rates(tmp: Path, workers: str | None, log: Callable[[str], None]
     import importlib
 
     try:
-        data_bench = importlib.import_module("alexnet.data.bench")
+        data_bench = importlib.import_module("alexnet.bench.data")
     except ImportError as err:
-        msg = f"alexnet.data.bench is not available yet ({err}); the CPU loader rate is not measured"
+        msg = f"alexnet.bench.data is not available yet ({err}); the CPU loader rate is not measured"
         log("  " + msg)
         return {"error": msg}
-    from .data import make_synthetic
+    from ..data import make_synthetic
 
     root = make_synthetic(tmp / "synthetic", num_classes=4, train_per_class=48, val_per_class=1, size=384)
     counts = [int(w) for w in (workers or "0").split(",") if w.strip()]
@@ -491,7 +482,7 @@ class Recorder:
 
     def __init__(self, path: Path | None, device: torch.device, argv: list[str]) -> None:
         self.path = path
-        self.data: dict = {"command": "python -m alexnet " + " ".join(argv), "git_commit": _git_commit(),
+        self.data: dict = {"command": "python -m alexnet " + " ".join(argv), "git_commit": git_commit(),
                            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            "machine": device_info(device), "sections": {}}
         if path is not None and path.exists():
@@ -539,123 +530,3 @@ class Recorder:
 
 def _csv(text: str | None) -> tuple[str, ...] | None:
     return tuple(t.strip() for t in text.split(",") if t.strip()) if text else None
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="training speed: our model vs torchvision's, LRN, data pipeline")
-    _add_subcommands(p)
-
-
-def _add_subcommands(p: argparse.ArgumentParser) -> None:
-    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
-    for name, text in (("model", "training images/s and MFU per precision mode, ours vs torchvision's alexnet"),
-                       ("lrn", "LRN forward+backward per implementation"),
-                       ("data", "input pipeline images/s (GPU-side store and JPEG decoding; CPU loader)"),
-                       ("all", "model, lrn and data into one JSON")):
-        q = bsub.add_parser(name, help=text)
-        q.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
-        q.add_argument("--out", default=None,
-                       help="JSON file (default: results/bench/<device>.json; 'none' to write nothing)")
-        if name in ("model", "all"):
-            q.add_argument("--models", default=None, help=f"comma-separated from {MODELS} (default torchvision,ours)")
-            q.add_argument("--modes", default=None, help=f"comma-separated (GPU default {','.join(MODES)}; "
-                                                         f"CPU default {','.join(CPU_MODES)})")
-            q.add_argument("--compile-models", default=None, help="models to compile in *_compile modes (default all)")
-            q.add_argument("--batch-size", type=int, default=None, help="default 256 on a GPU, 32 on a CPU")
-            q.add_argument("--steps", type=int, default=None, help="timed steps per repeat (GPU 20, CPU 2)")
-            q.add_argument("--warmup", type=int, default=None, help="untimed steps first (GPU 5, CPU 1)")
-            q.add_argument("--repeats", type=int, default=3)
-        if name in ("lrn", "all"):
-            q.add_argument("--lrn-shape", default=None, help="N,C,H,W (default 256,96,55,55 on a GPU, 16,96,55,55 on a CPU)")
-            q.add_argument("--lrn-reps", type=int, default=None)
-            q.add_argument("--lrn-impls", default=None,
-                           help="comma-separated: nn.LocalResponseNorm and alexnet.layers.LRN_IMPLS (default all)")
-        if name in ("data", "all"):
-            q.add_argument("--images", type=int, default=None, help="images written for the store (GPU 4096, CPU 256)")
-            q.add_argument("--data-batches", type=int, default=None)
-            q.add_argument("--data-batch-size", type=int, default=None)
-            q.add_argument("--workers", default="0", help="CPU loader worker counts, comma-separated")
-            q.add_argument("--no-cpu-loader", action="store_true", help="skip alexnet.data.bench's CPU loader")
-        q.set_defaults(func=run)
-    try:  # the CPU loader's own command (alexnet.data.bench, owned by the data pipeline)
-        from .data import bench as data_bench
-    except ImportError:
-        data_bench = None
-    if data_bench is not None and hasattr(data_bench, "add_arguments"):
-        q = bsub.add_parser("loader", help="CPU DataLoader images/s on an image folder (alexnet.data.bench)")
-        data_bench.add_arguments(q)
-        q.set_defaults(func=data_bench.run)
-
-
-def run(args: argparse.Namespace) -> int:
-    device = resolve_device(args.device)
-    what = args.bench_command
-    if args.out in (None, ""):
-        out = Path(__file__).resolve().parent.parent / "results" / "bench" / f"{device_name(device)}.json"
-    elif args.out.lower() == "none":
-        out = None
-    else:
-        out = Path(args.out)
-    argv = sys.argv[1:]
-    if argv[:1] == ["bench"]:
-        argv = argv[1:]
-    rec = Recorder(out, device, ["bench", *argv])
-    print(f"bench {what} on {device} ({rec.data['machine'].get('gpu') or rec.data['machine']['cpu']}); "
-          f"torch {torch.__version__}")
-    if what in ("model", "all"):
-        models = _csv(args.models) or ("torchvision", "ours")
-        bad = [m for m in models if m not in MODELS]
-        if bad:
-            raise AlexNetError(f"--models: unknown {bad}; choose from {MODELS}")
-        modes = _csv(args.modes)
-        for m in modes or ():
-            parse_mode(m)
-        partial: list[dict] = []
-
-        def keep(row: dict) -> None:
-            partial.append(row)
-            rec.put("model", {"rows": list(partial), "complete": False})
-
-        result = bench_model(device, models=models, modes=modes, batch_size=args.batch_size, steps=args.steps,
-                             warmup=args.warmup, repeats=args.repeats, compile_models=_csv(args.compile_models),
-                             on_row=keep)
-        result["complete"] = True
-        rec.put("model", result)
-        print_model_table(result)
-    if what in ("lrn", "all"):
-        shape = tuple(int(v) for v in args.lrn_shape.split(",")) if args.lrn_shape else None
-        if shape is not None and len(shape) != 4:
-            raise AlexNetError(f"--lrn-shape must be N,C,H,W, got {args.lrn_shape!r}")
-        lrn_rows: list[dict] = []
-
-        def keep_lrn(row: dict) -> None:
-            lrn_rows.append(row)
-            rec.put("lrn", {"rows": list(lrn_rows), "shape": list(row["shape"]), "complete": False})
-
-        rec.put("lrn", dict(bench_lrn(device, shape=shape, reps=args.lrn_reps, impls=_csv(args.lrn_impls),
-                                      on_row=keep_lrn), complete=True))
-    if what in ("data", "all"):
-        rec.put("data", bench_data(device, images=args.images, batch_size=args.data_batch_size,
-                                   batches=args.data_batches, workers=args.workers,
-                                   cpu_loader=not args.no_cpu_loader,
-                                   on_update=lambda d: rec.put("data", dict(d, complete=False))))
-    if out is not None:
-        print(f"wrote {out}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m alexnet.bench ...``: the same command without the rest of the CLI's imports
-    (what ``scripts/gpu_bench.sh`` calls on a bare GPU machine)."""
-    parser = argparse.ArgumentParser(prog="python -m alexnet.bench", description=__doc__.splitlines()[0])
-    _add_subcommands(parser)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (AlexNetError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

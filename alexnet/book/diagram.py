@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from .model import CONV_NAMES, FC_NAMES, AlexNet
+from ..model import CONV_NAMES, FC_NAMES, AlexNet
 
 __all__ = ["draw_towers", "CROSS_LAYERS"]
 

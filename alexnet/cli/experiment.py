@@ -22,7 +22,7 @@ def _parse_set(items: list[str]) -> dict:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from . import EXPERIMENTS
+    from ..experiments import EXPERIMENTS
 
     p = sub.add_parser("experiment", help="run an ablation of the paper on CIFAR-10 and write its results JSON",
                        description="Run one experiment and write results/<experiment>/<profile>.json.")
@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import run as run_experiment
+    from ..experiments import run as run_experiment
 
     if args.threads is not None:
         if args.threads < 1:

@@ -1,7 +1,7 @@
 """What the Section 5 and Section 6 chapters call: profiles, run folders, the paper's tables, figures.
 
 The notebooks ``05_training`` and ``06_results`` stay thin: they resolve a profile from the tables
-here, call :func:`alexnet.train.train` / :func:`alexnet.evaluate.evaluate`, and draw with the
+here, call :func:`alexnet.training.train` / :func:`alexnet.evaluate.evaluate`, and draw with the
 functions below.
 
 * ``ci``: minutes on two CPU cores. The generated data set (:func:`alexnet.data.make_synthetic`:
@@ -28,9 +28,10 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import AlexNetError
-from .profiles import resolve
-from .train import ROOT, TrainConfig, provenance, read_metrics
+from ..errors import AlexNetError
+from ..profiles import resolve
+from ..provenance import ROOT, is_dirty
+from ..training import TRAINING_PROFILES, TrainConfig, read_metrics
 
 __all__ = [
     "TRAINING_PROFILES", "TRAINING_CHECKS", "RESULTS_PROFILES", "RESULTS_CHECKS", "training_config",
@@ -41,26 +42,6 @@ __all__ = [
     "results_table", "plot_per_class", "write_result", "run_data_root",
 ]
 
-_CI_DATA = {"num_classes": 10, "train_per_class": 48, "val_per_class": 10, "size": 64}
-
-#: Section 5 chapter (``05_training``): TrainConfig fields plus ``synthetic`` (sizes of the generated
-#: set used when ``data`` is ``"synthetic"``) and ``fresh`` (start over instead of resuming).
-TRAINING_PROFILES: dict[str, dict[str, Any]] = {
-    "ci": {
-        "data": "synthetic", "synthetic": _CI_DATA, "dataset": "synthetic", "resize": 80, "crop": 67,
-        "adaptive_pool": True, "width_mult": 0.25, "init": "torch", "lr": 0.005, "epochs": 12, "batch_size": 32,
-        "patience": 3, "max_lr_drops": 3, "seed": 0, "workers": 0, "threads": 1, "device": "auto", "amp": "none",
-        "channels_last": False, "compile": False, "checkpoint_every": 0, "max_per_class": None, "fresh": True,
-        "results": "results/imagenette", "show_preset": "imagenette",
-    },
-    "full": {
-        "data": None, "synthetic": _CI_DATA, "dataset": "imagenet", "resize": 256, "crop": 224,
-        "adaptive_pool": False, "width_mult": 1.0, "init": "paper", "lr": 0.01, "epochs": 90, "batch_size": 128,
-        "patience": 5, "max_lr_drops": 3, "seed": 0, "workers": None, "threads": None, "device": "auto", "amp": "none",
-        "channels_last": False, "compile": False, "checkpoint_every": 1000, "max_per_class": None, "fresh": False,
-        "results": "results/imagenette", "show_preset": "imagenette",
-    },
-}
 TRAINING_CHECKS = {
     "epochs": lambda v: isinstance(v, int) and v >= 1,
     "batch_size": lambda v: isinstance(v, int) and v >= 1,
@@ -130,8 +111,8 @@ def training_config(settings: Mapping[str, Any], out: str | Path, **overrides: A
     values.update(out=str(out), progress=False, quiet=True, resume=not settings.get("fresh", False))
     values.update(overrides)
     if values.get("data") == "synthetic":
-        from .data import make_synthetic
-        from .data.cache import cache_dir
+        from ..data import make_synthetic
+        from ..data.cache import cache_dir
 
         size = dict(settings.get("synthetic") or _CI_DATA)
         tag = "x".join(str(size[k]) for k in ("num_classes", "train_per_class", "val_per_class", "size"))
@@ -141,7 +122,7 @@ def training_config(settings: Mapping[str, Any], out: str | Path, **overrides: A
 
 def ensure_run(config: TrainConfig, fresh: bool = False) -> Path:
     """Train ``config`` (``fresh``: first delete a previous run in its folder; else resume it)."""
-    from .train import train
+    from ..training import train
 
     out = Path(config.out)
     if fresh and out.exists():
@@ -338,7 +319,7 @@ def _device(device: str, cpu: str | None = None, threads: int | None = None) -> 
 def _commit(commit: str | None) -> str:
     if not commit:
         return "an unrecorded commit"
-    return f"commit `{commit[:8]}`" + (" (with uncommitted changes)" if commit.endswith("-dirty") else "")
+    return f"commit `{commit[:8]}`" + (" (with uncommitted changes)" if is_dirty(commit) else "")
 
 
 def run_words(provenance: Mapping[str, Any]) -> str:
@@ -417,9 +398,9 @@ def _same(value: Any, default: Any) -> bool:
 
 
 def preset_table(name: str) -> pd.DataFrame:
-    """Every setting of preset ``name`` (``alexnet/presets/<name>.yaml``) beside the paper's value
+    """Every setting of preset ``name`` (``alexnet/training/presets/<name>.yaml``) beside the paper's value
     (:class:`TrainConfig`'s defaults are the paper's), and whether the preset changes it."""
-    from .train_cmd import load_preset
+    from ..training import load_preset
 
     values = load_preset(name)
     paper = TrainConfig()
@@ -436,7 +417,7 @@ def preset_table(name: str) -> pd.DataFrame:
 def preset_differences(name: str) -> list[tuple[str, str]]:
     """``(setting, reason)`` for every difference from the paper that preset ``name`` states, then
     the settings it changes without a stated reason (those of :data:`LAYOUT_ONLY` said as such)."""
-    from .train_cmd import load_preset
+    from ..training import load_preset
 
     values = load_preset(name)
     reasons = {k: " ".join(str(v).split()) for k, v in dict(values.get("differences") or {}).items()}
@@ -465,7 +446,7 @@ PAPER_EPOCHS = 90
 def training_flops(bench_dir: str | Path = ROOT / "results" / "bench") -> float | None:
     """FLOPs of one training step per image of the paper's network (forward and backward), as counted
     by ``python -m alexnet bench`` (``torch.utils.flop_counter``) in ``results/bench``."""
-    from .bench_report import load_results as load_bench
+    from .bench import load_results as load_bench
 
     for rec in load_bench(bench_dir).values():
         for row in rec["sections"].get("model", {}).get("rows", []):
@@ -479,7 +460,7 @@ def gpu_time_estimate(bench_dir: str | Path = ROOT / "results" / "bench",
     """What 90 epochs of ImageNet cost, from the FLOPs the bench counted: the rate the paper's 5 to 6
     days imply, the hours at a few assumed sustained rates, and measured GPU rates where
     ``results/bench`` has any (the fastest training mode of each GPU file; data loading not included)."""
-    from .bench_report import load_results as load_bench
+    from .bench import load_results as load_bench
 
     flops = training_flops(bench_dir)
     images = IMAGENET_TRAIN_IMAGES * PAPER_EPOCHS

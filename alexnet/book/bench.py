@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .bench import MODES, CPU_MODES
+from ..bench.model import CPU_MODES, MODES
 
 __all__ = ["PERFORMANCE_PROFILES", "load_results", "machines_table", "model_table", "ratio_table", "mfu_table",
            "floor_table", "lrn_table", "data_table", "plot_rates", "plot_all_rates", "run_label"]

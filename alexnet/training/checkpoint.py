@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import AlexNetError
-from .model import AlexNet
+from ..errors import AlexNetError
+from ..model import AlexNet
 
 __all__ = [
     "FORMAT", "save_checkpoint", "load_checkpoint", "load_model", "model_from_checkpoint",

@@ -1,0 +1,17 @@
+"""Training AlexNet as Section 5 says: the streaming, resumable loop and everything it needs.
+
+* :mod:`.config`: :class:`TrainConfig` (every setting, the paper's values as defaults), presets, profiles;
+* :mod:`.loop`: :func:`train`, the loop itself (run folders, exact resume, several GPUs);
+* :mod:`.checkpoint`: atomic checkpoints and :func:`load_model`;
+* :mod:`.sampler`: data order and augmentation as functions of the position in the run;
+* :mod:`.schedule`: the learning rate divided by 10 on a plateau;
+* :mod:`.distributed`: DistributedDataParallel set-up for several processes.
+
+The in-memory loop of the CIFAR-10 ablations is :func:`alexnet.experiments.in_memory.fit_in_memory`.
+"""
+from .checkpoint import load_model
+from .config import TRAINING_PROFILES, TrainConfig, load_preset, preset_names
+from .loop import TIMING_KEYS, NonFiniteLossError, read_metrics, train
+
+__all__ = ["TrainConfig", "train", "read_metrics", "load_model", "load_preset", "preset_names", "TIMING_KEYS",
+           "NonFiniteLossError", "TRAINING_PROFILES"]
