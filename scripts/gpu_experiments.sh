@@ -13,7 +13,7 @@
 #   -> /out/<experiment>-full.json   (copy to results/<experiment>/full.json)
 #   Without OUT: results/<experiment>/full.json.
 #   Smoke test on a CPU (tiny settings, seconds): SMOKE=1 DEVICE=cpu bash scripts/gpu_experiments.sh
-# scripts/stubbed_python.py lets it run on an image with only torch, torchvision, numpy and Pillow.
+# The package needs only torch, torchvision, numpy and Pillow here (tests/test_layout.py), as on a bare GPU image.
 set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -52,7 +52,7 @@ run_one() {  # name, hard timeout (s)
   local out; out=$(out_for "$name")
   echo "== $name: hard limit ${hard}s -> $out"
   # shellcheck disable=SC2046
-  if timeout -k 5 "$hard" $PY scripts/stubbed_python.py -m alexnet experiment "$name" --profile full --device "$DEVICE" --out "$out" \
+  if timeout -k 5 "$hard" $PY -m alexnet experiment "$name" --profile full --device "$DEVICE" --out "$out" \
       ${PACK:+--data "$PACK"} $(smoke_args "$name"); then
     echo "== $name done after $(( $(date +%s) - now ))s"
   else
@@ -61,7 +61,7 @@ run_one() {  # name, hard timeout (s)
 }
 
 # Decode CIFAR-10 once (16 processes) into the tensor cache the experiments read.
-[ "$SMOKE" = 1 ] || timeout -k 5 90 $PY scripts/stubbed_python.py -c "
+[ "$SMOKE" = 1 ] || timeout -k 5 90 $PY -c "
 from alexnet.experiments.tensors import load_cifar10
 import time; t = time.time(); d = load_cifar10('${PACK:-}' or None, train_per_class=None, test_per_class=None)
 print(d.description, f'({time.time() - t:.1f} s)')" || echo "== data warm-up failed (the experiments will say why)"

@@ -88,3 +88,24 @@ def test_readme_layout_matches_the_tree():
     named = {n.rstrip("/") for n in named}
     folders = {str(p.relative_to(ROOT)) for p in [PACKAGE, *PACKAGE.iterdir()] if p.is_dir() and p.name != "__pycache__"}
     assert named == folders
+
+
+def test_command_line_works_without_the_book_dependencies():
+    """What ``scripts/gpu_*.sh`` rely on: on a machine with only torch, torchvision, numpy and Pillow,
+    ``python -m alexnet`` builds its parser and an experiment runs (here: its ``--help``)."""
+    code = f"""
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in {HEAVY!r}:
+            raise ImportError(f'{{name}} is blocked')
+sys.meta_path.insert(0, Block())
+from alexnet.cli import build_parser
+build_parser()
+from alexnet.cli import main
+sys.exit(main(['experiment', '--help']))
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "usage: " in out.stdout

@@ -10,7 +10,8 @@ from _train_utils import tiny_data
 from alexnet.errors import AlexNetError
 from alexnet.model import PAPER_FC
 from alexnet.training import TrainConfig
-from alexnet.cli.train import add_parser, config_from_args, load_preset, preset_names
+from alexnet.cli.train import add_parser, config_from_args
+from alexnet.training import load_preset, preset_names
 
 #: Section 5's recipe and Sections 2-4's network and data, as TrainConfig settings.
 PAPER = dict(

@@ -129,7 +129,7 @@ def test_resume_before_anything_was_written_starts_fresh(tmp_path, capsys):
 def test_stopped_right_after_a_mid_epoch_checkpoint_resumes_bit_identically(tmp_path, monkeypatch):
     """The same guarantee in one process, in seconds: stop after the third checkpoint (mid-epoch,
     batch 3 of 4), resume, and end exactly where an uninterrupted run ends (store loader)."""
-    import alexnet.training as train_module
+    import alexnet.training.loop as train_module
     from _train_utils import tiny_config
     from alexnet.training.checkpoint import load_checkpoint
 

@@ -232,7 +232,7 @@ def test_worker_processes_do_not_change_the_result(data, tmp_path):
 
 # ------------------------------------------------------------------------- fast path and reference
 def test_train_builds_the_fast_path_by_default_and_the_reference_on_request(data, tmp_path, monkeypatch):
-    import alexnet.training as train_module
+    import alexnet.training.loop as train_module
 
     built = []
 
