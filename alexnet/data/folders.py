@@ -21,14 +21,15 @@ SYNSET_FILES = ("synsets.tsv", "LOC_synset_mapping.txt", "synset_words.txt", "wo
 
 
 def find_split(root: Path, split: str) -> Path:
-    """The folder of ``split`` under ``root``; ``"val"`` also accepts a folder named ``test``.
+    """The folder of ``split`` under ``root``; ``"val"`` also accepts a folder named ``test`` (and
+    ``"test"`` one named ``val``).
 
     Raises :class:`AlexNetError` naming the folder that is missing.
     """
     root = Path(root)
     if not root.is_dir():
         raise AlexNetError(f"data folder {root} does not exist")
-    names = VAL_SPLITS if split in VAL_SPLITS else (split,)
+    names = (split, *(n for n in VAL_SPLITS if n != split)) if split in VAL_SPLITS else (split,)
     for name in names:
         if (root / name).is_dir():
             return root / name

@@ -37,6 +37,7 @@ from torch import Tensor
 
 from ..errors import AlexNetError
 from .stats import IMAGENET_MEAN_RGB, IMAGENET_PCA, PCAStats
+from .transforms import random_patch
 
 __all__ = ["GPUAugment", "Uint8Store", "StoreLoader", "write_store", "write_random_store", "decode_batch",
            "write_jpegs", "store_rate", "jpeg_rate"]
@@ -94,9 +95,9 @@ class GPUAugment:
         mean, vals, vecs = self._on(dev)
         if mean.shape[0] > 1 and tuple(mean.shape[:2]) != (h, w):
             raise ValueError(f"GPUAugment: mean image is {tuple(mean.shape[:2])}, images are {(h, w)}")
-        top = torch.randint(0, h - c + 1, (n, 1), device=dev, generator=generator)
-        left = torch.randint(0, w - c + 1, (n, 1), device=dev, generator=generator)
-        mirror = torch.rand(n, 1, device=dev, generator=generator) < 0.5 if self.flip else None
+        top, left, mirror = random_patch(n, h, w, c, flip=self.flip, generator=generator, device=dev)
+        top, left = top[:, None], left[:, None]
+        mirror = mirror[:, None] if mirror is not None else None
         alpha = torch.randn(n, 3, device=dev, generator=generator) * self.std if vals is not None else None
         ar = torch.arange(c, device=dev)
         cols = ar.expand(n, c)

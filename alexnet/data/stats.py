@@ -109,6 +109,16 @@ def mean_image(raw, root: Path, *, workers: int | None = None, progress: bool = 
     return mean
 
 
+def rgb_eigen(cov: Tensor) -> tuple[Tensor, Tensor]:
+    """Eigenvalues (descending, >= 0) and eigenvectors (columns) of a 3x3 RGB covariance (Section
+    4.1), each eigenvector's first (red) component made >= 0 so that every PCA of the package
+    agrees in sign."""
+    vals, vecs = torch.linalg.eigh(cov)
+    order = torch.argsort(vals, descending=True)
+    vals, vecs = vals[order].clamp_min(0), vecs[:, order]
+    return vals, vecs * torch.where(vecs[0] < 0, -1.0, 1.0)
+
+
 def pca_stats(
     raw, root: Path, *, pca_images: int = 1000, pca_stride: int = 4, workers: int | None = None,
     progress: bool = False,
@@ -133,11 +143,7 @@ def pca_stats(
         ss += px.T @ px
         count += px.shape[0]
     mu = s / count
-    cov = ss / count - torch.outer(mu, mu)
-    vals, vecs = torch.linalg.eigh(cov)
-    order = torch.argsort(vals, descending=True)
-    vals, vecs = vals[order].clamp_min(0), vecs[:, order]
-    vecs = vecs * torch.where(vecs[0] < 0, -1.0, 1.0)  # sign convention: first (red) component >= 0
+    vals, vecs = rgb_eigen(ss / count - torch.outer(mu, mu))
     stats = PCAStats(vals.float(), vecs.float(), count, len(idx))
     _save(path, {"eigvals": stats.eigvals, "eigvecs": stats.eigvecs, "pixels": count, "images": len(idx)}, {
         "what": "PCA of RGB values in [0, 1] (Section 4.1); eigvecs are columns",

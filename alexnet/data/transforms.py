@@ -64,6 +64,22 @@ class PCALighting:
         return f"PCALighting(eigvals={self.eigvals.tolist()}, std={self.std})"
 
 
+def random_patch(n: int, height: int, width: int, crop: int, *, flip: bool = True,
+                 generator: torch.Generator | None = None, device: torch.device | str | None = None,
+                 ) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Section 4.1's random patches: for ``n`` images of ``height x width``, the ``top`` and ``left``
+    corner of a ``crop x crop`` patch (uniform) and whether to mirror it (probability 1/2; ``None``
+    when ``flip`` is off). The one place the package draws them, in this order: tops, lefts, mirrors
+    (:class:`RandomCropFlip` per image, :class:`alexnet.data.gpu_pipeline.GPUAugment` and
+    :func:`alexnet.experiments.tensors.random_crop_flip` per batch)."""
+    if crop > min(height, width):
+        raise ValueError(f"crop {crop} is larger than the {height}x{width} images; use resize >= crop")
+    top = torch.randint(0, height - crop + 1, (n,), device=device, generator=generator)
+    left = torch.randint(0, width - crop + 1, (n,), device=device, generator=generator)
+    mirror = torch.rand(n, device=device, generator=generator) < 0.5 if flip else None
+    return top, left, mirror
+
+
 class RandomCropFlip:
     """Training: mean subtraction, a random ``crop x crop`` patch, a mirror with probability 1/2,
     then PCA lighting when ``lighting`` is given (Sections 2 and 4.1)."""
@@ -75,10 +91,9 @@ class RandomCropFlip:
     def __call__(self, img: Tensor) -> Tensor:
         _check(img, self.crop)
         h, w = img.shape[-2:]
-        top = int(torch.randint(0, h - self.crop + 1, ()))
-        left = int(torch.randint(0, w - self.crop + 1, ()))
-        x = _centred_patch(img, self.mean, top, left, self.crop, self.scale)
-        if self.flip and bool(torch.rand(()) < 0.5):
+        top, left, mirror = random_patch(1, h, w, self.crop, flip=self.flip)
+        x = _centred_patch(img, self.mean, int(top[0]), int(left[0]), self.crop, self.scale)
+        if mirror is not None and bool(mirror[0]):
             x = x.flip(-1)
         if self.lighting is not None:
             x = self.lighting(x)

@@ -26,6 +26,9 @@ import numpy as np
 import torch
 
 from ..data.cache import cache_dir
+from ..data.folders import find_split
+from ..data.stats import rgb_eigen
+from ..data.transforms import random_patch
 from ..errors import AlexNetError
 
 __all__ = [
@@ -163,14 +166,6 @@ def load_folder_tensors(split_dir: str | Path, per_class: int | None = None, siz
     return torch.from_numpy(x), torch.from_numpy(y), classes, False
 
 
-def _find_split(root: Path, names: tuple[str, ...]) -> Path:
-    for n in names:
-        if (root / n).is_dir():
-            return root / n
-    raise AlexNetError(f"missing split: no folder {' or '.join(str(root / n) for n in names)} "
-                       f"(expected {root}/{names[0]}/<class>/<image>)")
-
-
 def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None = None,
                  test_per_class: int | None = None, allow_synthetic: bool = False,
                  use_cache: bool = True) -> TensorData:
@@ -195,7 +190,7 @@ def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None 
             raise AlexNetError("no data folder given, $ALEXNET_DATA unset and no cifar10/ in the cache folder")
         root = Path(resolve_data_root(data, dataset="cifar10"))
         if not is_cifar_python(root):
-            _find_split(root, ("train",))
+            find_split(root, "train")
     except AlexNetError as err:
         if not allow_synthetic:
             raise AlexNetError(f"CIFAR-10 not found ({err}); give --data or set ALEXNET_DATA to the folder "
@@ -208,9 +203,9 @@ def load_cifar10(data: str | Path | None = None, *, train_per_class: int | None 
         test_x, test_y, test_classes = _python_split(root, "test", test_per_class)
         c1 = c2 = False
     else:
-        train_x, train_y, classes, c1 = load_folder_tensors(_find_split(root, ("train",)), train_per_class, 32,
+        train_x, train_y, classes, c1 = load_folder_tensors(find_split(root, "train"), train_per_class, 32,
                                                             use_cache)
-        test_x, test_y, test_classes, c2 = load_folder_tensors(_find_split(root, ("test", "val")), test_per_class,
+        test_x, test_y, test_classes, c2 = load_folder_tensors(find_split(root, "test"), test_per_class,
                                                                32, use_cache)
     if test_classes != classes:
         raise AlexNetError(f"{root}: train and test splits have different class folders")
@@ -280,17 +275,13 @@ def random_crop_flip(x: torch.Tensor, crop: int, generator: torch.Generator | No
     Works on any device without a Python loop over images (two gathers).
     """
     n, c, h, w = x.shape
-    if crop > min(h, w):
-        raise ValueError(f"crop {crop} is larger than the images ({h}x{w})")
     dev = x.device
-    oy = torch.randint(0, h - crop + 1, (n,), device=dev, generator=generator)
-    ox = torch.randint(0, w - crop + 1, (n,), device=dev, generator=generator)
+    oy, ox, mirror = random_patch(n, h, w, crop, flip=flip, generator=generator, device=dev)
     ar = torch.arange(crop, device=dev)
     rows = (oy[:, None] + ar).view(n, 1, crop, 1).expand(n, c, crop, w)
     x = torch.gather(x, 2, rows)
     cols = ox[:, None] + ar
-    if flip:
-        mirror = torch.rand(n, device=dev, generator=generator) < 0.5
+    if mirror is not None:
         cols = torch.where(mirror[:, None], cols.flip(1), cols)
     return torch.gather(x, 3, cols.view(n, 1, 1, crop).expand(n, c, crop, crop))
 
@@ -313,11 +304,7 @@ def rgb_pca(x: torch.Tensor, max_pixels: int = 2_000_000) -> tuple[torch.Tensor,
     if pixels.shape[0] > max_pixels:
         g = torch.Generator().manual_seed(0)
         pixels = pixels[torch.randperm(pixels.shape[0], generator=g)[:max_pixels]]
-    cov = torch.cov(pixels.double().T / 255.0)
-    vals, vecs = torch.linalg.eigh(cov)
-    order = vals.argsort(descending=True)
-    vals, vecs = vals[order].clamp_min(0), vecs[:, order]
-    vecs = vecs * torch.where(vecs[0] < 0, -1.0, 1.0)
+    vals, vecs = rgb_eigen(torch.cov(pixels.double().T / 255.0))
     return vals.float(), vecs.float()
 
 
