@@ -3,7 +3,7 @@ import json
 
 import pandas as pd
 
-from alexnet import bench_report as R
+from alexnet.book import bench as R
 
 
 def _record(gpu=None):
@@ -13,7 +13,7 @@ def _record(gpu=None):
             dict(model="ours", mode="bf16_cl_compile", images_per_s=310.0, mfu=0.21),
             dict(model="ours_split", mode="fp32", error="boom")]
     flops = {"ours": 4.1e9, "torchvision": 4.1e9}
-    from alexnet.bench import model_summary
+    from alexnet.bench.model import model_summary
 
     return {"machine": {"gpu": gpu, "cpu": "Test CPU", "cpu_cores": 2, "torch": "2.x", "load_average": [1.0, 1, 1]},
             "date": "2026-01-01", "git_commit": "abc",

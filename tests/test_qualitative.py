@@ -7,8 +7,9 @@ import torch
 from alexnet import AlexNet
 from alexnet.errors import AlexNetError
 from alexnet.profiles import resolve
+from alexnet.book.qualitative import CHECKS, PROFILES
 from alexnet.qualitative import (
-    CHECKS, PROFILES, Neighbours, colour_specificity, conv1_kernels, hidden_features,
+    Neighbours, colour_specificity, conv1_kernels, hidden_features,
     nearest, neighbours, pick_queries, random_kernel_baseline, top_k, tower_colour_stats, tower_gap_pvalue,
 )
 

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from alexnet import training_report as T  # noqa: E402
+from alexnet.book import training as T  # noqa: E402
 from alexnet.errors import AlexNetError  # noqa: E402
 from alexnet.profiles import resolve  # noqa: E402
 

@@ -32,6 +32,7 @@ from ..errors import AlexNetError
 from ..profiles import resolve
 from ..provenance import ROOT, is_dirty
 from ..training import TRAINING_PROFILES, TrainConfig, read_metrics
+from ..training.config import _CI_DATA
 
 __all__ = [
     "TRAINING_PROFILES", "TRAINING_CHECKS", "RESULTS_PROFILES", "RESULTS_CHECKS", "training_config",

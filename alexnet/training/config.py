@@ -9,7 +9,9 @@ chapter (``--profile``).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from ..errors import AlexNetError
 from ..model import ONE_TOWER_WIDTHS, PAPER_FC, PAPER_WIDTHS, pool5_size
 
 __all__ = ["TrainConfig", "MODEL_PATHS", "PRESET_DIR", "preset_names", "load_preset", "TRAINING_PROFILES"]
+
 
 #: ``model`` values and the :class:`AlexNet` ``fast`` argument each builds (same function, same parameters).
 MODEL_PATHS = {"fast": "grouped", "reference": False}

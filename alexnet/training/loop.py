@@ -42,7 +42,7 @@ from torch import nn
 
 from ..errors import AlexNetError
 from ..evaluate import topk_error_counts
-from ..model import AlexNet
+from ..model import PAPER_FC, PAPER_WIDTHS, AlexNet
 from ..optim import PaperSGD
 from ..provenance import ROOT, record, resolve_device
 from . import distributed as dist_utils
