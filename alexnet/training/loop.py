@@ -44,7 +44,8 @@ from ..errors import AlexNetError
 from ..evaluate import topk_error_counts
 from ..model import PAPER_FC, PAPER_WIDTHS, AlexNet
 from ..optim import PaperSGD
-from ..provenance import ROOT, record, resolve_device
+from ..provenance import ROOT, resolve_device
+from ..provenance import record as provenance_record
 from . import distributed as dist_utils
 from .checkpoint import (
     FORMAT, check_model_config, load_checkpoint, remove_stale_temporaries, restore_rng_states,
@@ -325,7 +326,7 @@ class _Trainer:
                 and cfg.towers == 2,
                 "data": {"root": str(root), "description": bundle.description, "synthetic": bool(bundle.synthetic),
                          "classes": len(classes), "train_images": len(bundle.train), "val_images": len(bundle.val)},
-                "world_size": info.world_size, "provenance": record(device),
+                "world_size": info.world_size, "provenance": provenance_record(device),
             })
             _write_metrics(self.out / "metrics.jsonl", history)
         dist_utils.barrier(info)
