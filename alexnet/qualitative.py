@@ -172,8 +172,9 @@ def colour_verdict(stats: Sequence[TowerColour], pvalue: float, level: float = 0
         return (f"tower {lo.tower}'s kernels are less colour-specific than tower {hi.tower}'s "
                 f"({lo.mean:.2f} against {hi.mean:.2f}, a gap no random split of the kernels reaches "
                 f"at p = {pvalue:.3f}): the pattern the paper reports")
-    return (f"the towers do not differ more than a random split of their kernels would ({lo.mean:.2f} against "
-            f"{hi.mean:.2f}, p = {pvalue:.2f}): the paper's specialisation does not appear at this scale")
+    return (f"tower {lo.tower}'s kernels are less colour-specific than tower {hi.tower}'s ({lo.mean:.2f} against "
+            f"{hi.mean:.2f}), but a random split of the kernels gives a gap this large with probability "
+            f"p = {pvalue:.3f}, not below {level:g}: the paper's specialisation does not appear clearly at this scale")
 
 
 # ------------------------------------------------------------------- Figure 4 left: top-5 labels

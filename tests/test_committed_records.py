@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alexnet.experiments.engine import TrainConfig as InMemoryConfig
+from alexnet.experiments.in_memory import InMemoryConfig
 from alexnet.small_nets import CifarNet
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"

@@ -193,7 +193,8 @@ def test_colour_verdict_follows_the_test():
     b = TowerColour(2, 48, 0.6, 0.1, 0.6, torch.zeros(48))
     assert "the pattern the paper reports" in colour_verdict([b, a], 0.001)
     assert colour_verdict([b, a], 0.001).startswith("tower 1's kernels are less")
-    assert "does not appear" in colour_verdict([a, b], 0.3)
+    assert "does not appear" in colour_verdict([a, b], 0.3) and "p = 0.300" in colour_verdict([a, b], 0.3)
+    assert "does not appear" in colour_verdict([a, b], 0.018)  # below 5% but not below the 1% level
     assert "1 tower" in colour_verdict([a], 0.3)
 
 
