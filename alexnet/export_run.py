@@ -403,6 +403,8 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
         "steps": summary.get("steps"),
         "mean_epoch_time_s": (sum(r.get("epoch_time_s", 0.0) for r in metrics) / len(metrics)) if metrics else None,
         "mean_images_per_s": (sum(r.get("images_per_s", 0.0) for r in metrics) / len(metrics)) if metrics else None,
+        **epoch_time_stats(metrics),
+        "resumed": " --resume" in f" {prov.get('command', '')}",
     }
     export = {
         "command": command if command is not None else _scrub(
@@ -419,6 +421,31 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     (out / "README.md").write_text(_readme(out, config, summary, evaluation, colour, figure4, provenance))
     return out
+
+
+def timing_words(t: dict[str, Any]) -> str:
+    """When and how long a training run took, from its provenance record, as one sentence."""
+    when = (f"the last command (a resume) started {t['started'][:16].replace('T', ' ')} UTC"
+            if t.get("resumed") else f"started {str(t['started'])[:16].replace('T', ' ')} UTC")
+    text = (f"{when} and the run finished {str(t['finished'])[:16].replace('T', ' ')} UTC; {t['epochs']} epochs "
+            f"({t['steps']:,} steps) took {_fmt_duration(t['wall_time_s'] or 0)} of training wall time in all")
+    if t.get("median_epoch_time_s"):
+        text += (f", an epoch (training and validation) a median of {_fmt_duration(t['median_epoch_time_s'])}, "
+                 f"between {_fmt_duration(t['fastest_epoch_time_s'])} and {_fmt_duration(t['slowest_epoch_time_s'])}")
+    elif t.get("mean_epoch_time_s"):
+        text += f", {_fmt_duration(t['mean_epoch_time_s'])} per epoch on average"
+    return text + "."
+
+
+def epoch_time_stats(metrics: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Median, fastest and slowest epoch (training plus validation seconds): on a machine shared with
+    other work the mean hides what an epoch takes."""
+    times = sorted(r.get("epoch_time_s", 0.0) + r.get("val_time_s", 0.0) for r in metrics)
+    if not times:
+        return {"median_epoch_time_s": None, "fastest_epoch_time_s": None, "slowest_epoch_time_s": None}
+    mid = len(times) // 2
+    median = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
+    return {"median_epoch_time_s": median, "fastest_epoch_time_s": times[0], "slowest_epoch_time_s": times[-1]}
 
 
 def _draw_figure4(out: Path, val_pixels, train_pixels, val_labels, train_labels, top, feature_idx, pixel_idx,
@@ -458,11 +485,7 @@ def _readme(out: Path, config, summary, evaluation, colour, figure4, provenance)
         "",
         f"Data: {data.get('description', '?')}.",
         f"Trained with `{t['command']}` at commit `{t['commit']}` on {t['device']}"
-        + (f" ({t['cpu']}, {t['cpu_threads']} threads)" if t.get("cpu") else "")
-        + f", started {t['started']}, finished {t['finished']}: {t['epochs']} epochs, {t['steps']} steps, "
-          f"{_fmt_duration(t['wall_time_s'] or 0)} of wall time "
-          f"({_fmt_duration(t['mean_epoch_time_s'] or 0)} and {t['mean_images_per_s'] or 0:.0f} training images/s per "
-          "epoch on average).",
+        + (f" ({t['cpu']}, {t['cpu_threads']} threads)" if t.get("cpu") else "") + f": {timing_words(t)}",
         f"Exported with `{e['command']}` at commit `{e['commit']}` on {e['device']} ({e['cpu']}, "
         f"{e['torch_threads']} threads) on {e['date']} in {_fmt_duration(e['wall_time_s'])}.",
         "",

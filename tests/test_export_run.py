@@ -146,3 +146,17 @@ def test_load_results_of_a_missing_folder_is_none_and_a_partial_one_is_named(tmp
     (tmp_path / "partial" / "config.json").write_text("{}")
     with pytest.raises(AlexNetError, match="has no metrics.jsonl"):
         load_results(tmp_path / "partial")
+
+
+def test_timing_words_say_a_resume_and_the_median_epoch():
+    from alexnet.export_run import epoch_time_stats, timing_words
+
+    metrics = [{"epoch_time_s": t, "val_time_s": 10.0} for t in (100.0, 1800.0, 140.0, 120.0)]
+    stats = epoch_time_stats(metrics)
+    assert stats == {"median_epoch_time_s": 140.0, "fastest_epoch_time_s": 110.0, "slowest_epoch_time_s": 1810.0}
+    t = {"started": "2026-11-29T13:35:56+00:00", "finished": "2026-11-29T14:17:06+00:00", "epochs": 4,
+         "steps": 292, "wall_time_s": 10925.0, "resumed": True, **stats}
+    words = timing_words(t)
+    assert "the last command (a resume) started 2026-11-29 13:35 UTC" in words and "3 h 02 min" in words
+    assert "a median of 2 min 20 s, between 1 min 50 s and 30 min 10 s" in words
+    assert timing_words({**t, "resumed": False}).startswith("started 2026-11-29 13:35 UTC")

@@ -31,6 +31,7 @@ import pandas as pd
 from ..errors import AlexNetError
 from ..profiles import resolve
 from ..provenance import ROOT, is_dirty
+from ..export_run import timing_words
 from ..training import TRAINING_PROFILES, TrainConfig, read_metrics
 from ..training.config import _CI_DATA
 
@@ -326,14 +327,8 @@ def _commit(commit: str | None) -> str:
 def run_words(provenance: Mapping[str, Any]) -> str:
     """Where, when and how long: the training run and the export of a results folder, in words."""
     t, e = provenance["training"], provenance["export"]
-    rate = ""
-    if t.get("mean_epoch_time_s"):
-        rate = (f", {_duration(t['mean_epoch_time_s'])} and {t['mean_images_per_s']:.0f} training images per second "
-                f"per epoch on average")
     return (f"Trained by `{t['command']}` at {_commit(t.get('commit'))} on "
-            f"{_device(t['device'], t.get('cpu'), t.get('cpu_threads'))}, from "
-            f"{str(t.get('started'))[:16].replace('T', ' ')} to {str(t.get('finished'))[:16].replace('T', ' ')} "
-            f"UTC: {t['epochs']} epochs ({t['steps']:,} steps) in {_duration(t['wall_time_s'])} of wall time{rate}. "
+            f"{_device(t['device'], t.get('cpu'), t.get('cpu_threads'))}: {timing_words(t)} "
             f"Evaluated and exported by `{e['command']}` at {_commit(e.get('commit'))} on "
             f"{_device(e['device'], e.get('cpu'), e.get('torch_threads'))} on {e['date'][:10]} in "
             f"{_duration(e['wall_time_s'])}.")
