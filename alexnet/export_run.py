@@ -259,7 +259,7 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     Returns ``out``.
     """
     from . import qualitative as Q
-    from .checkpoint import load_checkpoint, load_model
+    from .training.checkpoint import load_checkpoint, load_model
     from .data import build_eval_dataset, resolve_data_root
     from .evaluate import fast_copy
     from .provenance import cpu_model, device_label, git_commit, resolve_device, usable_cores

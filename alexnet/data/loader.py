@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..machine import usable_cores
+from ..provenance import usable_cores
 
 __all__ = ["default_workers", "make_loader"]
 

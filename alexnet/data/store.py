@@ -196,7 +196,7 @@ class StoreBatches:
                 yield b, self.indices[lo:lo + self.batch_size]
 
     def _make(self, b: int, idx: list[int]) -> tuple[Tensor, Tensor]:
-        from ..sampler import derive_seed
+        from ..training.sampler import derive_seed
 
         shape = self.store.images.shape[1:]
         buf = torch.empty((len(idx), *shape), dtype=torch.uint8, pin_memory=self.device.type == "cuda")
