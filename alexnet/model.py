@@ -16,8 +16,9 @@ fewer, larger kernels: conv1 and conv3 of both towers as one convolution over th
 concatenated kernels, conv2, conv4 and conv5 either as one convolution with ``groups=2`` (each
 tower's kernels see only its own half of the channels, Section 3.2) or as one convolution per
 tower on its half, and ReLU + LRN fused into one kernel whose window stays inside each tower
-(:func:`alexnet.layers.lrn`). The parameters stay where they are (``towers[i].convK``), so state
-dicts, the summary and two-device placement are unchanged; ``fast=False`` is the reference.
+(:func:`alexnet.layers.lrn`). It lives beside this file, in :mod:`alexnet.fast`, so that this one
+reads like Figure 2. The parameters stay where they are (``towers[i].convK``), so state dicts, the
+summary and two-device placement are unchanged; ``fast=False`` is the reference.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import LRN_IMPLS, LocalResponseNorm, PaperDropout, lrn
+from . import fast
+from .layers import LRN_IMPLS, LocalResponseNorm, PaperDropout
 
 __all__ = ["AlexNet", "Tower", "PAPER_WIDTHS", "ONE_TOWER_WIDTHS", "PAPER_FC", "conv1_extra_padding", "FAST_MODES"]
 
@@ -298,79 +300,6 @@ class AlexNet(nn.Module):
         return (logits, self._cross(parts, devs[0])) if return_hidden else logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fast and self.fast_path_ok():
-            return self.classifier(self.fast_features(x))
+        if self.fast and fast.path_ok(self):
+            return self.classifier(fast.features(self, x))
         return self.classifier(self.features(x))
-
-    # ----------------------------------------------------------------- fast path (same function)
-    def fast_path_ok(self) -> bool:
-        """The fast path needs every tower on one device and equal kernel counts per tower.
-
-        It calls the layers' weights directly, so a forward hook on a tower's layer (as
-        :func:`alexnet.summary.summary` registers) sends the forward through the reference.
-        """
-        if self.devices is not None and len(set(self.devices)) > 1:
-            return False
-        if any(m._forward_hooks or m._forward_pre_hooks for t in self.towers for m in t.children()):
-            return False
-        first = self.towers[0]
-        return all(
-            getattr(t, name).weight.shape == getattr(first, name).weight.shape
-            for t in self.towers for name in CONV_NAMES
-        )
-
-    def _cat(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """Layer ``name``'s kernels and biases of all towers, stacked along the output channels."""
-        layers = [getattr(t, name) for t in self.towers]
-        if len(layers) == 1:
-            return layers[0].weight, layers[0].bias
-        return torch.cat([m.weight for m in layers]), torch.cat([m.bias for m in layers])
-
-    def _own_tower_conv(self, h: torch.Tensor, name: str, padding: int) -> torch.Tensor:
-        """conv2/conv4/conv5: each tower's kernels see only its own channels (Section 3.2)."""
-        g = len(self.towers)
-        if g == 1:
-            conv = getattr(self.towers[0], name)
-            return F.conv2d(h, conv.weight, conv.bias, padding=padding)
-        if self.fast == "split":
-            parts = h.chunk(g, dim=1)
-            return torch.cat([
-                F.conv2d(p, getattr(t, name).weight, getattr(t, name).bias, padding=padding)
-                for t, p in zip(self.towers, parts)
-            ], dim=1)
-        w, b = self._cat(name)
-        if self.fast == "dense":  # block-diagonal kernel: tower t's kernels see only tower t's channels
-            o, i = w.shape[0] // g, w.shape[1]
-            rows = [torch.cat([w[t * o:(t + 1) * o] if u == t else w.new_zeros(o, i, *w.shape[2:])
-                               for u in range(g)], dim=1) for t in range(g)]
-            return F.conv2d(h, torch.cat(rows, dim=0), b, padding=padding)
-        return F.conv2d(h, w, b, padding=padding, groups=g)
-
-    def _act_lrn(self, h: torch.Tensor) -> torch.Tensor:
-        """ReLU then LRN (3.1, 3.3) with the towers side by side: one fused kernel where possible."""
-        if isinstance(self.lrn, nn.Identity):
-            return self.act(h)
-        lrn_module = self.lrn
-        relu = isinstance(self.act, nn.ReLU)
-        if not relu:
-            h = self.act(h)
-        return lrn(h, lrn_module.size, lrn_module.alpha, lrn_module.beta, lrn_module.k,
-                   impl=self.lrn_impl, groups=len(self.towers), relu=relu)
-
-    def fast_features(self, x: torch.Tensor) -> torch.Tensor:
-        """:meth:`features` on one device with the towers side by side along the channels.
-
-        Same parameters and same function as :meth:`features` (the tests check outputs and
-        gradients); the output channels of every layer are ordered tower 0 first, exactly as
-        the reference concatenates them before conv3 and fc6.
-        """
-        x = self._conv1_input(x)
-        c1 = self.towers[0].conv1
-        w, b = self._cat("conv1")  # conv1 of every tower reads the whole image
-        h = self.pool(self._act_lrn(F.conv2d(x, w, b, stride=c1.stride, padding=c1.padding)))
-        h = self.pool(self._act_lrn(self._own_tower_conv(h, "conv2", 2)))
-        w, b = self._cat("conv3")  # conv3 reads both towers
-        h = self.act(F.conv2d(h, w, b, padding=1))
-        h = self.act(self._own_tower_conv(h, "conv4", 1))
-        h = self.pool(self.act(self._own_tower_conv(h, "conv5", 1)))
-        return torch.flatten(self.avgpool(h), 1)

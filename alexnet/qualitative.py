@@ -201,10 +201,12 @@ def _batches(x: torch.Tensor, batch_size: int) -> Iterable[torch.Tensor]:
 
 def model_outputs(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(logits, hidden)`` of one batch in the model's current mode: ``hidden`` is fc7's output
-    (Section 6.1's last hidden layer). The fast path (:meth:`alexnet.AlexNet.fast_features`, the
+    (Section 6.1's last hidden layer). The fast path (:func:`alexnet.fast.features`, the
     same function) is used when the model has it switched on."""
-    fast = getattr(model, "fast", False) and model.fast_path_ok()
-    return model.classifier(model.fast_features(x) if fast else model.features(x), return_hidden=True)
+    from . import fast
+
+    on_fast_path = getattr(model, "fast", False) and fast.path_ok(model)
+    return model.classifier(fast.features(model, x) if on_fast_path else model.features(x), return_hidden=True)
 
 
 @torch.no_grad()

@@ -3,7 +3,7 @@ the reference two-tower model, with the same parameters and state dict."""
 import pytest
 import torch
 
-from alexnet import AlexNet, PaperSGD, summary
+from alexnet import AlexNet, PaperSGD, fast, summary
 
 SMALL = dict(num_classes=7, widths=(16, 32, 24, 24, 16), fc=(32, 32))
 
@@ -72,12 +72,12 @@ def test_fast_model_keeps_layout_summary_and_state_dict():
 def test_fast_path_falls_back_where_it_cannot_apply():
     # uneven towers (kernels not divisible by two) cannot be one grouped convolution
     ref, odd = _pair(True, **dict(SMALL, widths=(15, 31, 23, 23, 15)))
-    assert not odd.fast_path_ok()
+    assert not fast.path_ok(odd)
     x = torch.randn(1, 3, 227, 227, dtype=torch.float64)
     torch.testing.assert_close(odd.eval()(x), ref.eval()(x))
     # two devices: the reference's cross-device forward (same device twice still takes the fast path)
     placed = AlexNet(**SMALL, fast=True).place(["cpu", "cpu"])
-    assert placed.fast_path_ok()
+    assert fast.path_ok(placed)
 
 
 def test_fast_training_step_with_paper_sgd_matches_reference():
