@@ -150,7 +150,7 @@ def prediction_panels(
     rows = math.ceil(n / cols)
     k = probs.shape[1]
     fig = plt.figure(figsize=(width, 2.5 * rows * width / (1.95 * cols)))
-    outer = fig.add_gridspec(rows, cols, hspace=0.35, wspace=1.1)
+    outer = fig.add_gridspec(rows, cols, hspace=0.35, wspace=0.25)
     for i in range(n):
         r, c = divmod(i, cols)
         cell = outer[r, c].subgridspec(2, 1, height_ratios=[1.2, 0.9], hspace=0.08)
@@ -165,9 +165,10 @@ def prediction_panels(
         bars = fig.add_subplot(cell[1])
         names = [short_name(class_names[int(j)]) for j in indices[i]]
         colours = [CORRECT_COLOUR if int(j) == target else OTHER_COLOUR for j in indices[i]]
-        bars.barh(range(k), probs[i].numpy(), color=colours)
-        bars.set_yticks(range(k))
-        bars.set_yticklabels(names, fontsize=8)
+        bars.barh(range(k), probs[i].numpy(), color=colours, alpha=0.55, height=0.8)
+        for y, name in enumerate(names):  # the label on its bar, as in the paper: long names stay in their panel
+            bars.text(0.02, y, name, va="center", ha="left", fontsize=8)
+        bars.set_yticks([])
         bars.invert_yaxis()
         bars.set_xlim(0, 1)
         bars.set_xticks([0, 0.5, 1])

@@ -70,11 +70,12 @@ def test_prediction_panels_mark_the_true_class_in_red():
     assert len(fig.axes) == 6
     img_ax, bar_ax = fig.axes[0], fig.axes[1]
     assert img_ax.get_title() == "class0"
-    assert [t.get_text() for t in bar_ax.get_yticklabels()] == names[:5]
-    red = [to_hex(p.get_facecolor()) for p in bar_ax.patches].count(viz.CORRECT_COLOUR)
+    assert [t.get_text() for t in bar_ax.texts] == names[:5]  # each label on its bar, inside the panel
+    assert all(0 <= t.get_position()[0] < 0.5 for t in bar_ax.texts) and not bar_ax.get_yticklabels()
+    red = [to_hex(p.get_facecolor()[:3]) for p in bar_ax.patches].count(viz.CORRECT_COLOUR)
     assert red == 1
     third = fig.axes[5]  # true class 1 is not among the five: no red bar
-    assert viz.CORRECT_COLOUR not in [to_hex(p.get_facecolor()) for p in third.patches]
+    assert viz.CORRECT_COLOUR not in [to_hex(p.get_facecolor()[:3]) for p in third.patches]
     with pytest.raises(ValueError, match="prediction_panels"):
         viz.prediction_panels(images, probs[:2], idx[:2], names)
 
