@@ -290,7 +290,7 @@ def verdict_table(verdicts: dict[str, dict]) -> pd.DataFrame:
     for claim, v in verdicts.items():
         imp, iv = v["improvement"], v.get("interval")
         rows.append({"claim": claim, "seeds": imp["n"], "mean (points)": points(imp["mean"]),
-                     "95% interval (points)": f"{points(iv[0])} to {points(iv[1])}" if iv else "none (one seed)",
+                     "95% interval (points)": f"{points(iv[0])} to {points(iv[1])}" if iv else "none (fewer than 2 paired seeds)",
                      "verdict": v["verdict"]})
     return pd.DataFrame(rows)
 
@@ -614,11 +614,11 @@ def resolution_words(v: dict, paper: float, where: str) -> str:
     iv = v.get("interval")
     if iv is None:
         return (f"With fewer than two finished seeds there is no interval, so nothing can be said about an effect of "
-                f"the size the paper reports {where} ({paper:g} points).")
+                f"the size the paper reports {where} ({paper:g} point{'' if paper == 1 else 's'}).")
     half = 100 * (iv[1] - iv[0]) / 2
     if paper < half:
-        return (f"An effect of the size the paper reports {where}, {paper:g} points, is smaller than the half-width of "
+        return (f"An effect of the size the paper reports {where}, {paper:g} point{'' if paper == 1 else 's'}, is smaller than the half-width of "
                 f"our 95% interval ({half:.2f} points): at this scale a difference that small cannot be told from "
                 "the noise between seeds.")
     return (f"Our 95% interval's half-width ({half:.2f} points) is smaller than the effect the paper reports {where} "
-            f"({paper:g} points), so an effect of that size would show.")
+            f"({paper:g} point{'' if paper == 1 else 's'}), so an effect of that size would show.")
