@@ -115,3 +115,14 @@ def test_the_chapters_refuse_an_unknown_parameter(tmp_path, chapter, bad):
 
     with pytest.raises(AlexNetError, match=rf"unknown parameter\(s\) \['{bad}'\]"):
         execute_notebook(ROOT / "notebooks" / f"{chapter}.md", tmp_path / "out.ipynb", {"profile": "ci", bad: 1})
+
+
+def test_distance_from_paper_rule_separates_paper_sgd_from_torch_sgd():
+    import torch
+
+    from alexnet import PaperSGD
+
+    ours = T.distance_from_paper_rule(lambda p: PaperSGD(p, lr=0.01))
+    theirs = T.distance_from_paper_rule(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, weight_decay=5e-4))
+    assert len(ours) == 10 and max(ours) < 1e-5
+    assert max(theirs[:5]) < 1e-5 and theirs[-1] > 1e-2  # they part only after the rate is divided

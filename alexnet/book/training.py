@@ -37,7 +37,7 @@ from ..training.config import _CI_DATA
 
 __all__ = [
     "TRAINING_PROFILES", "TRAINING_CHECKS", "RESULTS_PROFILES", "RESULTS_CHECKS", "training_config",
-    "run_dir", "ensure_run", "command_line", "shown_command", "plot_training", "lr_drops", "PAPER_ROWS", "table_with_ours",
+    "distance_from_paper_rule", "run_dir", "ensure_run", "command_line", "shown_command", "plot_training", "lr_drops", "PAPER_ROWS", "table_with_ours",
     "results_folder", "shown_folder", "curve_words", "run_words", "headline_words", "chance_words", "best_words", "preset_table",
     "preset_differences", "training_flops",
     "gpu_time_estimate",
@@ -370,6 +370,31 @@ def best_words(evaluation: Mapping[str, Any]) -> str:
             f"patch and {_pct(b['ten_crop']['top1_error'])} / {_pct(b['ten_crop']['top5_error'])} with ten; it was "
             "chosen on these same validation images, so it is not a headline: choosing the epoch on the images one "
             "reports on flatters the number.")
+
+
+# ---------------------------------------------------------------------------- Section 5: the update rule
+def distance_from_paper_rule(make_optimizer, steps: int = 10, drop_at: int = 5, seed: int = 0) -> list[float]:
+    """Largest element gap, after each step, between an optimiser and Section 5's update rule typed
+    from the paper (``v <- 0.9 v - 0.0005 lr w - lr g``, ``w <- w + v``) on one 64x64 weight tensor,
+    with the learning rate 0.01 divided by 10 before step ``drop_at`` as the paper's schedule does."""
+    import torch
+
+    torch.manual_seed(seed)
+    w = torch.nn.Parameter(torch.randn(64, 64))
+    grads = [torch.randn(64, 64) for _ in range(steps)]
+    opt = make_optimizer([w])
+    hand_w, hand_v, lr, gaps = w.detach().clone(), torch.zeros(64, 64), 0.01, []
+    for i, g in enumerate(grads):
+        if i == drop_at:
+            lr /= 10
+            for group in opt.param_groups:
+                group["lr"] = lr
+        w.grad = g.clone()
+        opt.step()
+        hand_v = 0.9 * hand_v - 0.0005 * lr * hand_w - lr * g
+        hand_w = hand_w + hand_v
+        gaps.append((w.detach() - hand_w).abs().max().item())
+    return gaps
 
 
 # ---------------------------------------------------------------------------- Section 5: the preset and its cost
