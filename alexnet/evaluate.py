@@ -15,7 +15,6 @@ pairs of the headline predictor (the ensemble if any, ten patches if computed).
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import time
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from typing import Any
 import torch
 
 from .errors import AlexNetError
+from .provenance import resolve_device, utc_now
 
 __all__ = ["evaluate", "topk_hits", "topk_error_counts", "topk_errors", "predict_proba", "resolve_checkpoint", "confused_pairs",
            "per_class_errors", "format_report", "fast_copy"]
@@ -207,7 +207,7 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
         except (ValueError, KeyError):
             data = None
     root = resolve_data_root(data, dataset)
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+    dev = resolve_device(device, what="device")
     t0 = time.perf_counter()
     views = ["centre"] + (["ten_crop"] if ten_crop else [])
     sums: dict[str, torch.Tensor] = {}
@@ -275,7 +275,7 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
         "device": str(dev),
         "amp": amp,
         "wall_time_s": time.perf_counter() - t0,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": utc_now(),
     }
 
 

@@ -32,7 +32,7 @@ import shutil
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +41,73 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import AlexNetError
+from .provenance import Provenance
 
-__all__ = ["export_run", "load_results", "CommittedRun", "pixel_nearest", "RUN_FILES", "FORMAT", "add_parser"]
+__all__ = ["export_run", "load_results", "CommittedRun", "ExportProvenance", "TrainingRecord", "ExportRecord", "pixel_nearest", "RUN_FILES", "FORMAT", "add_parser"]
 
-#: Version of the folder's layout, written into ``provenance.json``.
-FORMAT = 1
+#: Version of the folder's layout, written into ``provenance.json`` (2: provenance records of
+#: :class:`alexnet.provenance.Provenance`'s shape).
+FORMAT = 2
 #: Files a run folder must hold to be exported (``best.pt`` is optional).
 RUN_FILES = ("config.json", "metrics.jsonl", "summary.json", "last.pt")
 #: What ``best.pt`` is, said wherever its numbers appear.
 BEST_NOTE = "the epoch of lowest top-1 error, chosen on these same validation images: not a headline"
 HEADLINE_NOTE = "the weights after the last epoch: the headline"
+
+
+# ------------------------------------------------------------------------------- provenance
+@dataclass
+class TrainingRecord:
+    """How the exported run was trained: the run's provenance (its wall time: training in all, over
+    every resume) and the epochs' timing."""
+
+    provenance: Provenance
+    finished: str | None            # when the last checkpoint was written (UTC)
+    epochs: int
+    steps: int | None
+    mean_epoch_time_s: float | None
+    mean_images_per_s: float | None
+    median_epoch_time_s: float | None
+    fastest_epoch_time_s: float | None
+    slowest_epoch_time_s: float | None
+    resumed: bool                   # the recorded command is a resume (``--resume``)
+
+
+@dataclass
+class ExportRecord:
+    """How the results folder was made from the run: the export's provenance."""
+
+    provenance: Provenance
+    max_per_class: int | None
+    words_recomputed: dict[str, Any] | None = None  # words redrawn later from the same numbers, and by what
+
+
+@dataclass
+class ExportProvenance:
+    """``provenance.json`` of a results folder: the data set, the training run and the export."""
+
+    format: int
+    data: dict[str, Any]
+    training: TrainingRecord
+    export: ExportRecord
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "provenance.json") -> ExportProvenance:
+        """Read ``provenance.json`` back; an older layout or a missing part raises an error naming ``source``."""
+        if values.get("format") != FORMAT:
+            raise AlexNetError(f"{source} has layout {values.get('format')!r}, this version reads {FORMAT}; "
+                               "export the run again with `python -m alexnet export-run`")
+        try:
+            t, e = dict(values["training"]), dict(values["export"])
+            t["provenance"] = Provenance.from_dict(t["provenance"], f"{source}: training")
+            e["provenance"] = Provenance.from_dict(e["provenance"], f"{source}: export")
+            return cls(format=values["format"], data=values["data"], training=TrainingRecord(**t),
+                       export=ExportRecord(**e))
+        except (KeyError, TypeError) as err:
+            raise AlexNetError(f"{source}: {err}") from None
 
 
 # ------------------------------------------------------------------------------------ paths
@@ -262,9 +319,9 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     from .training.checkpoint import load_checkpoint, load_model
     from .data import build_eval_dataset, resolve_data_root
     from .evaluate import fast_copy
-    from .provenance import cpu_model, device_label, git_commit, resolve_device, usable_cores
+    from .provenance import cpu_model, record, resolve_device, usable_cores, utc_now
 
-    t0 = time.perf_counter()
+    t0, started = time.perf_counter(), utc_now()
     run, out = Path(run).expanduser(), Path(out).expanduser()
     check_run(run)
     for name, v in (("predictions", predictions), ("neighbour_queries", neighbour_queries),
@@ -386,54 +443,47 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     del val_pixels, train_pixels
 
     # provenance and README
-    prov = config.get("provenance", {})
-    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    host_same = prov.get("host") == socket.gethostname()
-    training = {
-        "command": _command(str(_scrub(prov.get("command", ""), rep))),
-        "commit": prov.get("git_commit"),
-        "device": prov.get("device"),
-        "cpu": cpu_model() if host_same and str(prov.get("device", "")).startswith("cpu") else None,
-        "cpu_threads": prov.get("cpu_threads"),
-        "versions": prov.get("versions"),
-        "started": prov.get("date"),
-        "finished": saved_at,
-        "wall_time_s": summary.get("wall_time_s"),
-        "epochs": len(metrics),
-        "steps": summary.get("steps"),
-        "mean_epoch_time_s": (sum(r.get("epoch_time_s", 0.0) for r in metrics) / len(metrics)) if metrics else None,
-        "mean_images_per_s": (sum(r.get("images_per_s", 0.0) for r in metrics) / len(metrics)) if metrics else None,
+    from .training import read_metrics
+
+    metrics = read_metrics(run)
+    trained = Provenance.from_dict(_scrub({**config.get("provenance", {}), "command": _command(str(
+        config.get("provenance", {}).get("command", "")))}, rep), f"{run / 'config.json'}")
+    if trained.device == "cpu" and config.get("provenance", {}).get("host") == socket.gethostname():
+        # run folders written before the device was recorded in words: this machine, in words
+        trained.device = (f"CPU {cpu_model()} ({usable_cores()} cores), "
+                          f"{config['provenance'].get('cpu_threads', '?')} thread(s) (torch {torch.__version__})")
+    training = TrainingRecord(
+        provenance=trained.finished(summary.get("wall_time_s") or 0.0),
+        finished=saved_at,
+        epochs=len(metrics),
+        steps=summary.get("steps"),
+        mean_epoch_time_s=(sum(r.get("epoch_time_s", 0.0) for r in metrics) / len(metrics)) if metrics else None,
+        mean_images_per_s=(sum(r.get("images_per_s", 0.0) for r in metrics) / len(metrics)) if metrics else None,
         **epoch_time_stats(metrics),
-        "resumed": " --resume" in f" {prov.get('command', '')}",
-    }
-    export = {
-        "command": command if command is not None else _scrub(
-            " ".join(["python -m alexnet", *map(shlex.quote, sys.argv[1:])]), rep),
-        "commit": git_commit(),
-        "device": device_label(dev),
-        "cpu": cpu_model(), "cores": usable_cores(), "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(), "torch": torch.__version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "max_per_class": max_per_class,
-        "wall_time_s": time.perf_counter() - t0,
-    }
-    provenance = {"format": FORMAT, "data": _scrub(config.get("data", {}), rep), "training": training, "export": export}
-    (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+        resumed=" --resume" in f" {trained.command}",
+    )
+    made = record(dev, command if command is not None else _scrub(
+        " ".join(["python -m alexnet", *map(shlex.quote, sys.argv[1:])]), rep))
+    made.date = started
+    export = ExportRecord(provenance=made.finished(time.perf_counter() - t0), max_per_class=max_per_class)
+    provenance = ExportProvenance(format=FORMAT, data=_scrub(config.get("data", {}), rep), training=training,
+                                  export=export)
+    (out / "provenance.json").write_text(json.dumps(provenance.to_dict(), indent=2) + "\n")
     (out / "README.md").write_text(_readme(out, config, summary, evaluation, colour, figure4, provenance))
     return out
 
 
-def timing_words(t: dict[str, Any]) -> str:
+def timing_words(t: TrainingRecord) -> str:
     """When and how long a training run took, from its provenance record, as one sentence."""
-    when = (f"the last command (a resume) started {t['started'][:16].replace('T', ' ')} UTC"
-            if t.get("resumed") else f"started {str(t['started'])[:16].replace('T', ' ')} UTC")
-    text = (f"{when} and the run finished {str(t['finished'])[:16].replace('T', ' ')} UTC; {t['epochs']} epochs "
-            f"({t['steps']:,} steps) took {_fmt_duration(t['wall_time_s'] or 0)} of training wall time in all")
-    if t.get("median_epoch_time_s"):
-        text += (f", an epoch (training and validation) a median of {_fmt_duration(t['median_epoch_time_s'])}, "
-                 f"between {_fmt_duration(t['fastest_epoch_time_s'])} and {_fmt_duration(t['slowest_epoch_time_s'])}")
-    elif t.get("mean_epoch_time_s"):
-        text += f", {_fmt_duration(t['mean_epoch_time_s'])} per epoch on average"
+    started = t.provenance.date[:16].replace("T", " ")
+    when = f"the last command (a resume) started {started} UTC" if t.resumed else f"started {started} UTC"
+    text = (f"{when} and the run finished {str(t.finished)[:16].replace('T', ' ')} UTC; {t.epochs} epochs "
+            f"({t.steps:,} steps) took {_fmt_duration(t.provenance.wall_seconds or 0)} of training wall time in all")
+    if t.median_epoch_time_s:
+        text += (f", an epoch (training and validation) a median of {_fmt_duration(t.median_epoch_time_s)}, "
+                 f"between {_fmt_duration(t.fastest_epoch_time_s)} and {_fmt_duration(t.slowest_epoch_time_s)}")
+    elif t.mean_epoch_time_s:
+        text += f", {_fmt_duration(t.mean_epoch_time_s)} per epoch on average"
     return text + "."
 
 
@@ -474,20 +524,19 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
-def _readme(out: Path, config, summary, evaluation, colour, figure4, provenance) -> str:
+def _readme(out: Path, config, summary, evaluation, colour, figure4, provenance: ExportProvenance) -> str:
     """The results folder's README: what is here, what it took, how to make it again."""
-    t, e = provenance["training"], provenance["export"]
+    t, e = provenance.training.provenance, provenance.export.provenance
     h, b = evaluation["headline"], evaluation["best"]
-    data = provenance["data"]
+    data = provenance.data
     files = sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "README.md") + ["README.md"]
     lines = [
         f"# {out.name}: a training run of this project, exported by `python -m alexnet export-run`",
         "",
         f"Data: {data.get('description', '?')}.",
-        f"Trained with `{t['command']}` at commit `{t['commit']}` on {t['device']}"
-        + (f" ({t['cpu']}, {t['cpu_threads']} threads)" if t.get("cpu") else "") + f": {timing_words(t)}",
-        f"Exported with `{e['command']}` at commit `{e['commit']}` on {e['device']} ({e['cpu']}, "
-        f"{e['torch_threads']} threads) on {e['date']} in {_fmt_duration(e['wall_time_s'])}.",
+        f"Trained with `{t.command}` at commit `{t.git_commit}` on {t.device}: {timing_words(provenance.training)}",
+        f"Exported with `{e.command}` at commit `{e.git_commit}` on {e.device} on {e.date} in "
+        f"{_fmt_duration(e.wall_seconds)}.",
         "",
         "## Error rates (Section 6), validation images",
         "",
@@ -531,8 +580,8 @@ def _readme(out: Path, config, summary, evaluation, colour, figure4, provenance)
         "## Reproduce",
         "",
         "```bash",
-        t["command"],
-        e["command"],
+        t.command,
+        e.command,
         "```",
         "",
         "The run folder keeps the checkpoints (`last.pt`, `best.pt`), which are not committed.",
@@ -553,7 +602,7 @@ class CommittedRun:
     evaluation: dict[str, Any]
     colour: dict[str, Any]
     figure4: dict[str, Any]
-    provenance: dict[str, Any]
+    provenance: ExportProvenance
 
     def kernels(self) -> list[torch.Tensor]:
         """conv1's kernels, one ``(k, 3, 11, 11)`` float32 tensor per tower."""
@@ -581,9 +630,12 @@ def load_results(folder: str | Path) -> CommittedRun | None:
     def read(name: str) -> Any:
         return json.loads((folder / name).read_text())
 
-    metrics = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    from .training import read_metrics
+
+    metrics = read_metrics(folder)
     return CommittedRun(folder, read("config.json"), metrics, read("summary.json"), read("evaluation.json"),
-                        read("colour.json"), read("figure4.json"), read("provenance.json"))
+                        read("colour.json"), read("figure4.json"),
+                        ExportProvenance.from_dict(read("provenance.json"), str(folder / "provenance.json")))
 
 
 # ----------------------------------------------------------------------------- command line

@@ -8,10 +8,13 @@ book stands without its machine and its code. Each fact is read here, once:
 * :func:`resolve_device`: the device a ``--device``/``device`` setting asks for, one clear error
   when it names a device this machine lacks; :func:`device_label`, :func:`device_description`:
   how records and pages name it;
-* :func:`record`: the provenance a run folder's ``config.json`` carries.
+* :class:`Provenance`, made by :func:`record`: the one shape in which every run folder, experiment,
+  benchmark and export records where it ran (command, commit, device, date, wall time, host,
+  versions).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import os
 import platform
@@ -19,14 +22,14 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
 from .errors import AlexNetError
 
 __all__ = ["ROOT", "git_commit", "is_dirty", "cpu_model", "usable_cores", "load_average", "resolve_device",
-           "device_label", "device_description", "record"]
+           "device_label", "device_description", "Provenance", "record", "command_line", "utc_now"]
 
 #: The repository checkout holding the package (results/, runs/, notebooks/ live here).
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,21 +126,74 @@ def device_description(device: torch.device) -> str:
             f"(torch {torch.__version__})")
 
 
-def record(device: torch.device | str) -> dict[str, Any]:
-    """Where and with what a run was made: commit, versions, machine, command line, date."""
+def utc_now() -> str:
+    """The current date and time in UTC, ISO 8601 to the second (how every record dates itself)."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """This process's command as a user would type it: ``python -m alexnet ...`` for the package's
+    command line (however it was started), ``python -m PACKAGE ...`` for another package run with
+    ``-m``, else the program's name and its arguments."""
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return ""
+    prog = Path(argv[0])
+    if prog.name == "__main__.py":  # python -m PACKAGE
+        return " ".join([f"python -m {prog.parent.name}", *argv[1:]])
+    if prog.name == "alexnet":  # the installed script
+        return " ".join(["python -m alexnet", *argv[1:]])
+    return " ".join([prog.name, *argv[1:]])
+
+
+def _versions() -> dict[str, str]:
     import numpy
     import torchvision
 
     from . import __version__
 
-    return {
-        "git_commit": git_commit(),
-        "versions": {"alexnet": __version__, "python": platform.python_version(), "torch": torch.__version__,
-                     "torchvision": torchvision.__version__, "numpy": numpy.__version__},
-        "device": device_label(device),
-        "cpu_threads": torch.get_num_threads(),
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "",
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    return {"alexnet": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "numpy": numpy.__version__}
+
+
+@dataclasses.dataclass
+class Provenance:
+    """Where and with what a result was made: the one provenance record of the project.
+
+    A run folder's ``config.json``, an experiment's ``results/<name>/<profile>.json``, a benchmark's
+    JSON and an exported results folder's ``provenance.json`` all hold this shape under the key
+    ``provenance`` (an export holds two: the training run's and the export's own).
+    """
+
+    command: str                      # the command line that made the result
+    git_commit: str                   # the checkout's commit, ``-dirty`` with uncommitted changes
+    device: str                       # the device in words (:func:`device_description`)
+    date: str                         # when it started, UTC, ISO 8601
+    host: str = ""
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)  # alexnet, python, torch, ...
+    wall_seconds: float | None = None  # how long it took (``None`` while it runs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def finished(self, wall_seconds: float) -> Provenance:
+        """This record with its wall time filled in."""
+        return dataclasses.replace(self, wall_seconds=round(float(wall_seconds), 2))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], source: str = "provenance") -> Provenance:
+        """Read a record back; raises :class:`AlexNetError` naming ``source`` and the missing key."""
+        missing = [k for k in ("command", "git_commit", "device", "date") if k not in values]
+        if missing:
+            raise AlexNetError(f"{source}: the provenance record lacks {', '.join(missing)} "
+                               f"(it has {sorted(values)})")
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def record(device: torch.device | str, command: str | None = None) -> Provenance:
+    """The provenance of a result being made now on ``device`` by ``command`` (default: this
+    process's command line); :meth:`Provenance.finished` adds the wall time at the end."""
+    return Provenance(command=command_line() if command is None else command, git_commit=git_commit(),
+                      device=device_description(torch.device(device)), date=utc_now(), host=socket.gethostname(),
+                      versions=_versions())

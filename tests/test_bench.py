@@ -8,6 +8,7 @@ import torch
 from alexnet.bench import model as bench
 from alexnet.cli.bench import main as bench_main
 from alexnet.cli import main
+from alexnet.provenance import Provenance
 
 
 def test_parse_mode():
@@ -92,7 +93,9 @@ def test_cli_bench_lrn_writes_json(tmp_path, capsys):
     rows = data["sections"]["lrn"]["rows"]
     assert {r["impl"] for r in rows} == {"nn.LocalResponseNorm", "reference", "torch"}
     assert all(r["ms"] > 0 for r in rows) and data["machine"]["device"] == "cpu"
-    assert data["command"].startswith("python -m alexnet bench")
+    prov = Provenance.from_dict(data["provenance"])  # the one provenance shape
+    assert prov.command.startswith("python -m alexnet bench") and prov.git_commit and prov.versions["torch"]
+    assert data["sections"]["lrn"]["provenance"] == data["provenance"]
     assert "lrn torch" in capsys.readouterr().out
 
 

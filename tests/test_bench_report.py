@@ -16,7 +16,8 @@ def _record(gpu=None):
     from alexnet.bench.model import model_summary
 
     return {"machine": {"gpu": gpu, "cpu": "Test CPU", "cpu_cores": 2, "torch": "2.x", "load_average": [1.0, 1, 1]},
-            "date": "2026-01-01", "git_commit": "abc",
+            "provenance": {"command": "python -m alexnet bench model", "git_commit": "abc", "device": "Test CPU",
+                           "date": "2026-01-01T00:00:00+00:00"},
             "sections": {"model": {"rows": rows, "flops_per_image": flops, "flop_counter_on_grouped_convs": 4.9e9,
                                    "summary": model_summary(rows, flops, {"bf16": 8e14})},
                          "lrn": {"shape": [2, 96, 5, 5], "rows": [

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from alexnet.errors import AlexNetError
-from alexnet.export_run import RUN_FILES, check_run, export_run, load_results, pixel_nearest
+from alexnet.export_run import FORMAT, RUN_FILES, ExportProvenance, check_run, export_run, load_results, pixel_nearest
+from alexnet.provenance import Provenance
 
 G = torch.Generator().manual_seed(0)
 
@@ -81,7 +82,7 @@ def test_export_writes_every_file_small_and_without_machine_paths(exported):
             assert str(run) not in text and str(data) not in text and str(out) not in text, p.name
     readme = (out / "README.md").read_text()
     prov = json.loads((out / "provenance.json").read_text())
-    assert "python -m alexnet export-run RUN" in readme and prov["training"]["command"] in readme
+    assert "python -m alexnet export-run RUN" in readme and prov["training"]["provenance"]["command"] in readme
     assert (out / "metrics.jsonl").read_text() == (run / "metrics.jsonl").read_text()
 
 
@@ -132,12 +133,25 @@ def test_export_figure3_and_figure4_data(exported):
 @pytest.mark.slow
 def test_export_provenance(exported):
     run, _, out = exported
-    prov = json.loads((out / "provenance.json").read_text())
+    prov = ExportProvenance.from_dict(json.loads((out / "provenance.json").read_text()))
     summary = json.loads((run / "summary.json").read_text())
-    assert prov["training"]["wall_time_s"] == pytest.approx(summary["wall_time_s"])
-    assert prov["training"]["epochs"] == 2 and prov["training"]["device"].startswith("cpu")
-    assert prov["export"]["wall_time_s"] > 0 and prov["export"]["command"] == "python -m alexnet export-run RUN"
+    config = json.loads((run / "config.json").read_text())
+    t, e = prov.training, prov.export
+    # the run's own record (config.json) and the export's have one shape: Provenance
+    assert Provenance.from_dict(config["provenance"]).git_commit == t.provenance.git_commit
+    assert t.provenance.wall_seconds == pytest.approx(summary["wall_time_s"], abs=0.01)
+    assert t.epochs == 2 and t.provenance.device.startswith("CPU ")
+    assert e.provenance.wall_seconds > 0 and e.provenance.command == "python -m alexnet export-run RUN"
+    assert load_results(out).provenance == prov
     assert set(RUN_FILES) <= {p.name for p in run.iterdir()}
+
+
+def test_an_older_provenance_layout_is_named(tmp_path):
+    with pytest.raises(AlexNetError, match="layout 1"):
+        ExportProvenance.from_dict({"format": 1, "training": {}, "export": {}}, "x/provenance.json")
+    with pytest.raises(AlexNetError, match="lacks git_commit"):
+        ExportProvenance.from_dict({"format": FORMAT, "data": {}, "export": {}, "training": {
+            "provenance": {"command": "c", "device": "d", "date": "t"}}}, "x/provenance.json")
 
 
 def test_load_results_of_a_missing_folder_is_none_and_a_partial_one_is_named(tmp_path):
@@ -149,14 +163,17 @@ def test_load_results_of_a_missing_folder_is_none_and_a_partial_one_is_named(tmp
 
 
 def test_timing_words_say_a_resume_and_the_median_epoch():
-    from alexnet.export_run import epoch_time_stats, timing_words
+    from alexnet.export_run import TrainingRecord, epoch_time_stats, timing_words
 
     metrics = [{"epoch_time_s": t, "val_time_s": 10.0} for t in (100.0, 1800.0, 140.0, 120.0)]
     stats = epoch_time_stats(metrics)
     assert stats == {"median_epoch_time_s": 140.0, "fastest_epoch_time_s": 110.0, "slowest_epoch_time_s": 1810.0}
-    t = {"started": "2026-11-29T13:35:56+00:00", "finished": "2026-11-29T14:17:06+00:00", "epochs": 4,
-         "steps": 292, "wall_time_s": 10925.0, "resumed": True, **stats}
+    made = Provenance(command="python -m alexnet train --resume", git_commit="abc", device="cpu",
+                      date="2026-11-29T13:35:56+00:00", wall_seconds=10925.0)
+    t = TrainingRecord(provenance=made, finished="2026-11-29T14:17:06+00:00", epochs=4, steps=292,
+                       mean_epoch_time_s=None, mean_images_per_s=None, resumed=True, **stats)
     words = timing_words(t)
     assert "the last command (a resume) started 2026-11-29 13:35 UTC" in words and "3 h 02 min" in words
     assert "a median of 2 min 20 s, between 1 min 50 s and 30 min 10 s" in words
-    assert timing_words({**t, "resumed": False}).startswith("started 2026-11-29 13:35 UTC")
+    t.resumed = False
+    assert timing_words(t).startswith("started 2026-11-29 13:35 UTC")

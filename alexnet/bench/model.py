@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import AlexNetError
-from ..provenance import ROOT, cpu_model, git_commit, load_average, resolve_device, usable_cores
+from ..provenance import ROOT, cpu_model, load_average, record, resolve_device, usable_cores
 
 __all__ = ["MODES", "parse_mode", "device_info", "measure_peak", "flops_per_image", "bench_model",
            "bench_lrn", "bench_data", "build_model"]
@@ -482,9 +482,8 @@ class Recorder:
 
     def __init__(self, path: Path | None, device: torch.device, argv: list[str]) -> None:
         self.path = path
-        self.data: dict = {"command": "python -m alexnet " + " ".join(argv), "git_commit": git_commit(),
-                           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           "machine": device_info(device), "sections": {}}
+        self.provenance = record(device, "python -m alexnet " + " ".join(argv))
+        self.data: dict = {"provenance": self.provenance.to_dict(), "machine": device_info(device), "sections": {}}
         if path is not None and path.exists():
             try:
                 old = json.loads(path.read_text())
@@ -497,9 +496,8 @@ class Recorder:
             value = self._merge_model(value)
         # each section says which run wrote it (the file's top level names the latest run only)
         m = self.data["machine"]
-        value = dict(value, provenance={"command": self.data["command"], "date": self.data["date"],
-                                        "git_commit": self.data["git_commit"], "torch_threads": m["torch_threads"],
-                                        "load_average": m["load_average"]})
+        value = dict(value, provenance=self.provenance.to_dict(), torch_threads=m["torch_threads"],
+                     load_average=m["load_average"])
         self.data["sections"][name] = value
         self.data["machine"]["load_average_end"] = load_average()
         self.write()
@@ -509,7 +507,7 @@ class Recorder:
         a script can measure the eager modes and the compiled ones in separate, guarded steps."""
         old = self.data["sections"].get("model") or {}
         key = lambda r: (r["model"], r["mode"])  # noqa: E731
-        new_rows = [dict(r, run_date=r.get("run_date", self.data["date"])) for r in value.get("rows", [])]
+        new_rows = [dict(r, run_date=r.get("run_date", self.provenance.date)) for r in value.get("rows", [])]
         new_keys = {key(r) for r in new_rows}
         rows = [r for r in old.get("rows", []) if key(r) not in new_keys] + new_rows
         merged = dict(value, rows=rows)

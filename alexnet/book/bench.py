@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..bench.model import CPU_MODES, MODES
+from ..provenance import Provenance
 
 __all__ = ["PERFORMANCE_PROFILES", "load_results", "machines_table", "model_table", "ratio_table", "mfu_table",
            "floor_table", "lrn_table", "data_table", "plot_rates", "plot_all_rates", "run_label"]
@@ -38,6 +39,10 @@ def load_results(folder: str | Path) -> dict[str, dict]:
     return out
 
 
+def _provenance(stem: str, rec: dict) -> Provenance:
+    return Provenance.from_dict(rec.get("provenance", {}), f"results file {stem}.json")
+
+
 def _machine_label(rec: dict) -> str:
     m = rec["machine"]
     return m.get("gpu") or f"CPU: {m.get('cpu')} ({m.get('cpu_cores')} cores)"
@@ -52,7 +57,7 @@ def run_label(stem: str, rec: dict, short: bool = False) -> str:
     label = f"{stem}.json: {_machine_label(rec)}{th}"
     if short:
         return label
-    return f"{label}, torch {str(m.get('torch')).split('+')[0]}, {str(rec.get('date', ''))[:10]}"
+    return f"{label}, torch {str(m.get('torch')).split('+')[0]}, {_provenance(stem, rec).date[:10]}"
 
 
 def machines_table(results: dict[str, dict]) -> pd.DataFrame:
@@ -63,8 +68,8 @@ def machines_table(results: dict[str, dict]) -> pd.DataFrame:
         rows.append({"file": f"{stem}.json", "machine": _machine_label(rec), "torch": m.get("torch"),
                      "torchvision": m.get("torchvision"), "triton": m.get("triton"),
                      "threads": m.get("torch_threads"), "load average (1 min)":
-                         (m.get("load_average") or [None])[0], "date": rec.get("date"),
-                     "commit": rec.get("git_commit")})
+                         (m.get("load_average") or [None])[0], "date": _provenance(stem, rec).date,
+                     "commit": _provenance(stem, rec).git_commit})
     return pd.DataFrame(rows)
 
 

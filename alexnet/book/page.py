@@ -16,6 +16,7 @@ the numbers of a run.
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 from typing import Any
 
@@ -172,12 +173,24 @@ def shown_path(path: Any) -> str:
 
 
 def device_words(device: Any = None) -> str:
-    """``"a 2-core CPU, AMD EPYC ..."`` or ``"an NVIDIA H200 GPU"``: the device, in words."""
+    """``"a 2-core CPU, Intel Xeon ..."`` or ``"a NVIDIA H200 GPU"``: a device in words.
+
+    ``device`` is a device of this machine (``"cpu"``, ``"cuda:0"``, a :class:`torch.device`;
+    ``None``: the CPU) or a device as a provenance record names it
+    (:func:`alexnet.provenance.device_description`, possibly another machine's).
+    """
     import torch
 
     from ..provenance import cpu_model, usable_cores
 
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    text = "cpu" if device is None else str(device)
+    cpu = re.fullmatch(r"CPU (.*) \((\d+) cores\), (\d+) thread\(s\).*", text)
+    if cpu:
+        threads = int(cpu.group(3))
+        return f"a {cpu.group(2)}-core CPU, {cpu.group(1)} ({threads} thread{'s' if threads != 1 else ''})"
+    if " (CUDA " in text:
+        return f"a {text.split(' (CUDA ', 1)[0]} GPU"
+    dev = torch.device(text)
     if dev.type == "cuda" and torch.cuda.is_available():
         return f"a {torch.cuda.get_device_name(dev)} GPU"
     return f"a {usable_cores()}-core CPU, {cpu_model()}"

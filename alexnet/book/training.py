@@ -31,7 +31,8 @@ import pandas as pd
 from ..errors import AlexNetError
 from ..profiles import resolve
 from ..provenance import ROOT, is_dirty
-from ..export_run import timing_words
+from ..export_run import ExportProvenance, timing_words
+from .page import device_words
 from ..training import TRAINING_PROFILES, TrainConfig, read_metrics
 from ..training.config import _CI_DATA
 
@@ -41,7 +42,7 @@ __all__ = [
     "results_folder", "shown_folder", "curve_words", "run_words", "headline_words", "chance_words", "best_words", "preset_table",
     "preset_differences", "training_flops",
     "gpu_time_estimate",
-    "results_table", "plot_per_class", "write_result", "run_data_root",
+    "results_table", "plot_per_class", "run_data_root",
 ]
 
 TRAINING_CHECKS = {
@@ -309,29 +310,18 @@ def _duration(seconds: float) -> str:
     return f"{m} min {seconds % 60:02d} s" if m else f"{seconds} s"
 
 
-def _device(device: str, cpu: str | None = None, threads: int | None = None) -> str:
-    """``cpu`` / ``cuda:0 (NVIDIA H200)`` as words: "a CPU (model, 2 threads)", "a GPU (NVIDIA H200)"."""
-    if str(device).startswith("cpu"):
-        detail = ", ".join(x for x in (cpu, f"{threads} thread{'s' if threads != 1 else ''}" if threads else None) if x)
-        return f"a CPU ({detail})" if detail else "a CPU"
-    name = str(device).split("(", 1)[1].rstrip(")") if "(" in str(device) else str(device)
-    return f"a GPU ({name})"
-
-
 def _commit(commit: str | None) -> str:
     if not commit:
         return "an unrecorded commit"
     return f"commit `{commit[:8]}`" + (" (with uncommitted changes)" if is_dirty(commit) else "")
 
 
-def run_words(provenance: Mapping[str, Any]) -> str:
+def run_words(provenance: ExportProvenance) -> str:
     """Where, when and how long: the training run and the export of a results folder, in words."""
-    t, e = provenance["training"], provenance["export"]
-    return (f"Trained by `{t['command']}` at {_commit(t.get('commit'))} on "
-            f"{_device(t['device'], t.get('cpu'), t.get('cpu_threads'))}: {timing_words(t)} "
-            f"Evaluated and exported by `{e['command']}` at {_commit(e.get('commit'))} on "
-            f"{_device(e['device'], e.get('cpu'), e.get('torch_threads'))} on {e['date'][:10]} in "
-            f"{_duration(e['wall_time_s'])}.")
+    t, e = provenance.training.provenance, provenance.export.provenance
+    return (f"Trained by `{t.command}` at {_commit(t.git_commit)} on {device_words(t.device)}: "
+            f"{timing_words(provenance.training)} Evaluated and exported by `{e.command}` at {_commit(e.git_commit)} "
+            f"on {device_words(e.device)} on {e.date[:10]} in {_duration(e.wall_seconds)}.")
 
 
 def headline_words(evaluation: Mapping[str, Any]) -> str:
@@ -504,19 +494,6 @@ def gpu_time_estimate(bench_dir: str | Path = ROOT / "results" / "bench",
                              "images/s": best["images_per_s"], "hours": images / best["images_per_s"] / 3600})
     out["measured"] = measured
     return out
-
-
-# ---------------------------------------------------------------------------- results JSON
-def write_result(name: str, profile: str, payload: Mapping[str, Any], *, wall_time_s: float,
-                 data_description: str, device: str = "cpu") -> Path:
-    """``results/<name>/<profile>.json`` with provenance (command, commit, device, date, wall time, data)."""
-    path = ROOT / "results" / name / f"{profile}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"experiment": name, "profile": profile, "provenance": {**provenance(device), "wall_time_s": wall_time_s,
-                                                                     "data": data_description},
-              **payload}
-    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    return path
 
 
 def ensemble_members(profile: str, runs: Sequence[str | Path] | None = None, extra_members: int = 0,

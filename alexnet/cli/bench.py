@@ -21,7 +21,7 @@ from ..bench.model import (
     print_model_table,
 )
 from ..errors import AlexNetError
-from ..provenance import ROOT, git_commit, resolve_device
+from ..provenance import ROOT, record, resolve_device
 
 __all__ = ["add_parser", "run", "main"]
 
@@ -154,6 +154,9 @@ def _run_loader(args: argparse.Namespace) -> int:
     """Measure each worker count, print a table, write JSON when ``--out`` is given."""
 
     root = default_root(args.data)
+    command = (f"python -m alexnet bench loader --data {args.data} --workers {args.workers} --batch-size "
+               f"{args.batch_size} --batches {args.batches} --crop {args.crop} --resize {args.resize} --out {args.out}")
+    made, start = record("cpu", command), time.perf_counter()
     try:
         workers = [int(w) for w in str(args.workers).split(",") if w.strip()]
     except ValueError:
@@ -165,14 +168,11 @@ def _run_loader(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r['workers']:>8} {r['images_per_s']:>10.1f} {r['images_per_s_per_worker']:>11.1f}")
     if args.out:
-        command = (f"python -m alexnet bench loader --data {args.data} --workers {args.workers} --batch-size "
-                   f"{args.batch_size} --batches {args.batches} --crop {args.crop} --resize {args.resize} --out {args.out}")
-        record = {"command": command,
-                  "git_commit": git_commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        payload = {"provenance": made.finished(time.perf_counter() - start).to_dict(),
                   "machine": machine_info(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
                   "data": str(root), "results": rows}
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record, indent=2) + "\n")
+        out.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {out}")
     return 0

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..provenance import utc_now
 from .cache import atomic_write_bytes, hash_strings, stats_dir
 
 __all__ = ["IMAGENET_PCA", "IMAGENET_MEAN_RGB", "PCAStats", "mean_image", "pca_stats", "align_signs"]
@@ -104,7 +105,7 @@ def mean_image(raw, root: Path, *, workers: int | None = None, progress: bool = 
     _save(path, {"mean": mean}, {
         "what": "mean image (Section 2), RGB in [0, 1], shape (3, resize, resize)",
         "root": str(root), "resize": raw.resize, "images": len(raw), "file_list_hash": key,
-        "seconds": round(time.time() - start, 2), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.time() - start, 2), "created": utc_now(),
     })
     return mean
 
@@ -150,7 +151,7 @@ def pca_stats(
         "root": str(root), "resize": raw.resize, "images": len(idx), "pixel_stride": pca_stride,
         "pixels": count, "eigvals": stats.eigvals.tolist(), "eigvecs": stats.eigvecs.tolist(),
         "file_list_hash": key, "seconds": round(time.time() - start, 2),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "created": utc_now(),
     })
     return stats
 

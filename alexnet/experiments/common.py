@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,7 +24,7 @@ from typing import Any
 import torch
 
 from ..profiles import resolve
-from ..provenance import ROOT, device_description, git_commit, resolve_device
+from ..provenance import ROOT, record, resolve_device
 from .records import Records, records_path
 from .tensors import load_cifar10
 
@@ -122,7 +120,6 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
     """
     settings = resolve(exp.PROFILES, profile, {**COMMON_CHECKS, **getattr(exp, "CHECKS", {})}, **overrides)
     dev = resolve_device(device, what="device")
-    wall = time.time()
     start = time.perf_counter()
     tensors = load_cifar10(data, train_per_class=settings["train_per_class"], test_per_class=settings["test_per_class"],
                            allow_synthetic=(profile == "ci"))
@@ -139,11 +136,12 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
     if path.suffix != ".json":
         path = path / exp.NAME / f"{profile}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    commit = git_commit()
+    made = record(dev, command)
+    commit = made.git_commit
     context = {"experiment": exp.NAME, "data": tensors.description.split(" from ")[0], "synthetic": tensors.synthetic,
                "train_images": len(tensors.train_y), "test_images": len(tensors.test_y), "device_type": dev.type}
     records = Records(records_path(path), context, fresh=not (profile != "ci" if resume is None else resume),
-                      stamp={"git_commit": commit, "device": device_description(dev)})
+                      stamp={"git_commit": commit, "device": made.device})
 
     def result(complete: bool) -> dict:
         records.replay = not complete
@@ -164,15 +162,7 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
                      "load_seconds": round(load_seconds, 2)},
             "progress": {"complete": complete, **records.provenance()},
             **body,
-            "provenance": {
-                "command": command,
-                "git_commit": commit,
-                "device": device_description(dev),
-                "date": datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="seconds"),
-                "wall_seconds": round(time.perf_counter() - start, 2),
-                "python": sys.version.split()[0],
-                "host": platform.node(),
-            },
+            "provenance": made.finished(time.perf_counter() - start).to_dict(),
         }
         _write_json(path, res)
         return res

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from ..provenance import utc_now
 
 __all__ = ["Records", "records_path"]
 
@@ -86,7 +87,7 @@ class Records:
         if self.replay:
             return None
         record = train()
-        meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **self.stamp}
+        meta = {"date": utc_now(), **self.stamp}
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             line = json.dumps({"key": key, "context": self.context, **meta, "record": record},

@@ -11,8 +11,9 @@ A run folder holds:
 
 * ``config.json``: the resolved configuration, the model's constructor arguments, the data set,
   the git commit and package versions, the command line;
-* ``metrics.jsonl``: one line per epoch (train loss and top-1/top-5 error, validation loss and
-  top-1/top-5 error, learning rate, images per second, wall time);
+* ``metrics.jsonl``: one line per epoch, an :class:`~alexnet.training.history.EpochRecord` (train loss
+  and top-1/top-5 error, validation loss and top-1/top-5 error, learning rate, images per second,
+  wall time);
 * ``last.pt`` (after every epoch and every ``checkpoint_every`` steps) and ``best.pt`` (lowest
   validation top-1 error), written atomically (:mod:`alexnet.training.checkpoint`);
 * ``summary.json`` when the run ends.
@@ -52,6 +53,7 @@ from .checkpoint import (
     rng_states, save_checkpoint,
 )
 from .config import MODEL_PATHS, TrainConfig
+from .history import EpochRecord
 from .sampler import ResumableSampler, SeededDataset, derive_seed
 from .schedule import make_schedule
 
@@ -147,11 +149,25 @@ def _loader(dataset, batch_size: int, sampler, workers: int | None, seed: int, t
 
 # ---------------------------------------------------------------------------- metrics
 def read_metrics(run: str | Path) -> list[dict[str, Any]]:
-    """The per-epoch records of a run folder's ``metrics.jsonl``."""
+    """The per-epoch records of ``metrics.jsonl`` in ``run`` (a run folder or an exported results folder).
+
+    Each line is checked against the history schema (:class:`~alexnet.training.history.EpochRecord`:
+    an :class:`AlexNetError` names the file, the line and the missing or unknown key) and returned
+    as the dict it holds (``EpochRecord.from_dict(row)`` gives the record).
+    """
     path = Path(run) / "metrics.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist (is {run} a run folder?)")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as err:
+            raise AlexNetError(f"{path}, line {i}: not JSON ({err})") from None
+        rows.append(EpochRecord.from_dict(row, f"{path}, line {i}").to_dict())
+    return rows
 
 
 def _write_json(path: Path, payload: Any) -> None:
@@ -326,7 +342,7 @@ class _Trainer:
                 and cfg.towers == 2,
                 "data": {"root": str(root), "description": bundle.description, "synthetic": bool(bundle.synthetic),
                          "classes": len(classes), "train_images": len(bundle.train), "val_images": len(bundle.val)},
-                "world_size": info.world_size, "provenance": provenance_record(device),
+                "world_size": info.world_size, "provenance": provenance_record(device).to_dict(),
             })
             _write_metrics(self.out / "metrics.jsonl", history)
         dist_utils.barrier(info)
@@ -454,22 +470,22 @@ class _Trainer:
             reduced = schedule.step(val_e1)
             epoch += 1
             batch = 0
-            record = {
-                "epoch": epoch, "step": global_step, "lr": lr_used,
-                "train_loss": train_loss, "train_top1_error": train_e1, "train_top5_error": train_e5,
-                "val_loss": val_loss, "val_top1_error": val_e1, "val_top5_error": val_e5,
-                "lr_reduced": reduced, "next_lr": schedule.lr,
-                "model": cfg.model, "loader": cfg.loader,
-                "images_per_s": accum[3] / max(epoch_train_time, 1e-9), "epoch_time_s": epoch_train_time,
+            record = EpochRecord(
+                epoch=epoch, step=global_step, lr=lr_used,
+                train_loss=train_loss, train_top1_error=train_e1, train_top5_error=train_e5,
+                val_loss=val_loss, val_top1_error=val_e1, val_top5_error=val_e5,
+                lr_reduced=reduced, next_lr=schedule.lr,
+                model=cfg.model, loader=cfg.loader,
+                images_per_s=accum[3] / max(epoch_train_time, 1e-9), epoch_time_s=epoch_train_time,
                 # the bare training step (forward, backward, update) of this process in this epoch's session
-                "step_images_per_s": step_images / max(step_time, 1e-9), "step_time_s": step_time,
-                "data_wait_s": data_wait, "val_time_s": val_time, "val_images_per_s": val[3] / max(val_time, 1e-9),
+                step_images_per_s=step_images / max(step_time, 1e-9), step_time_s=step_time,
+                data_wait_s=data_wait, val_time_s=val_time, val_images_per_s=val[3] / max(val_time, 1e-9),
                 # CPU time of this process over wall time, this session's training and validation: on a
                 # shared machine, how many cores the run actually had
-                "cpu_cores_used": cores,
-                "wall_time_s": elapsed + time.perf_counter() - t_start,
-            }
-            history.append(record)
+                cpu_cores_used=cores,
+                wall_time_s=elapsed + time.perf_counter() - t_start,
+            )
+            history.append(record.to_dict())
             improved = val_e1 < best["val_top1_error"]
             if improved:
                 best = {"val_top1_error": val_e1, "val_top5_error": val_e5, "epoch": epoch}
@@ -481,13 +497,13 @@ class _Trainer:
                     save_checkpoint(snap, self.out / "best.pt")
                 save_checkpoint(snap, self.out / "last.pt")
                 with open(self.out / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(record) + "\n")
+                    f.write(json.dumps(record.to_dict()) + "\n")
             self.log(f"epoch {epoch}/{cfg.epochs}: train loss {train_loss:.4f}, top-1/top-5 error "
                      f"{train_e1:.4f}/{train_e5:.4f}; val top-1/top-5 error {val_e1:.4f}/{val_e5:.4f}; lr {lr_used:g}"
-                     f"{' -> ' + format(schedule.lr, 'g') if reduced else ''}; training {record['epoch_time_s']:.0f} s, "
-                     f"{record['images_per_s']:.1f} img/s (the training step alone {record['step_images_per_s']:.1f} "
-                     f"img/s; {record['data_wait_s']:.1f} s waiting for data); validation {record['val_time_s']:.0f} s, "
-                     f"{record['val_images_per_s']:.0f} img/s; {cores:.2f} CPU cores busy")
+                     f"{' -> ' + format(schedule.lr, 'g') if reduced else ''}; training {record.epoch_time_s:.0f} s, "
+                     f"{record.images_per_s:.1f} img/s (the training step alone {record.step_images_per_s:.1f} "
+                     f"img/s; {record.data_wait_s:.1f} s waiting for data); validation {record.val_time_s:.0f} s, "
+                     f"{record.val_images_per_s:.0f} img/s; {cores:.2f} CPU cores busy")
             dist_utils.barrier(info)
 
         if self.main:
