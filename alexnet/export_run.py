@@ -43,7 +43,8 @@ from torch.utils.data import Dataset
 from .errors import AlexNetError
 from .provenance import Provenance
 
-__all__ = ["export_run", "load_results", "CommittedRun", "ExportProvenance", "TrainingRecord", "ExportRecord", "pixel_nearest", "RUN_FILES", "FORMAT", "add_parser"]
+__all__ = ["export_run", "load_results", "CommittedRun", "ExportProvenance", "TrainingRecord", "ExportRecord",
+           "pixel_nearest", "RUN_FILES", "FORMAT"]
 
 #: Version of the folder's layout, written into ``provenance.json`` (2: provenance records of
 #: :class:`alexnet.provenance.Provenance`'s shape).

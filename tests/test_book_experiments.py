@@ -10,13 +10,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from alexnet.book import experiments as bx  # noqa: E402
 from alexnet.errors import AlexNetError  # noqa: E402
+from alexnet.experiments import ExperimentResult, Verdict  # noqa: E402
+
+
+def _verdict_fields(values, interval, word, min_effect=0.006):
+    n = len(values)
+    mean = sum(values) / n if n else None
+    return {"verdict": word, "agrees_with_paper": word == "agrees", "explanation": word, "interval": interval,
+            "min_effect": min_effect, "improvement": {"mean": mean, "std": 0.01 if n > 1 else 0.0, "n": n,
+                                                      "values": values}}
 
 
 def _verdict(values, interval, word, min_effect=0.006):
-    n = len(values)
-    mean = sum(values) / n if n else None
-    return {"verdict": word, "interval": interval, "min_effect": min_effect,
-            "improvement": {"mean": mean, "std": 0.01 if n > 1 else 0.0, "n": n, "values": values}}
+    return Verdict.from_dict(_verdict_fields(values, interval, word, min_effect))
 
 
 def _stats(mean, std=0.01, n=2):
@@ -28,8 +34,10 @@ def _result(name="pooling", *, complete=True, records=4, synthetic=False, **extr
                 "lr": 0.01, "weight_decay": 5e-4, "crop": 24, "lr_drop_at": 0.75, "batch_size": 128}
     run = {"seed": 0, "test_error": 0.3, "train_error": 0.2, "gap": 0.1,
            "test_curve": [[1.0, 0.5, 1.0], [2.0, 0.4, 2.0]], "train_curve": [[1.0, 0.6, 1.5], [2.0, 0.5, 1.2]]}
-    r = {"experiment": name, "profile": "full", "settings": settings,
-         "data": {"synthetic": synthetic, "train_images": 50000, "test_images": 10000},
+    r = {"experiment": name, "profile": "full", "settings": settings, "paper_section": "3.4", "paper_claim": "claim",
+         "setting_note": "full profile",
+         "data": {"description": "CIFAR-10", "root": None, "synthetic": synthetic, "train_images": 50000,
+                  "test_images": 10000},
          "progress": {"complete": complete, "records": records, "trained_now": 1, "first": "2026-11-29T10:00:00+00:00",
                       "last": "2026-11-29T11:00:00+00:00", "git_commits": ["0123456789abcdef"],
                       "devices": ["CPU Xeon (2 cores), 2 thread(s)"], "train_seconds": 7200.0},
@@ -40,9 +48,9 @@ def _result(name="pooling", *, complete=True, records=4, synthetic=False, **extr
                      "non_overlapping": {k: _stats(v) for k, v in (("test_error", 0.31), ("train_error", 0.2),
                                                                    ("gap", 0.11))}},
          "runs": {"overlapping": [run, {**run, "seed": 1}], "non_overlapping": [run, {**run, "seed": 1}]},
-         **_verdict([0.01, 0.012], [-0.002, 0.024], "inconclusive")}
+         **_verdict_fields([0.01, 0.012], [-0.002, 0.024], "inconclusive")}
     r.update(extra)
-    return r
+    return ExperimentResult.from_dict(r)
 
 
 def test_load_says_none_for_a_missing_result_and_names_a_bad_file(tmp_path):
@@ -51,8 +59,11 @@ def test_load_says_none_for_a_missing_result_and_names_a_bad_file(tmp_path):
     (tmp_path / "lrn" / "full.json").write_text("{not json")
     with pytest.raises(AlexNetError, match=r"lrn/full.json: not a result JSON"):
         bx.load("lrn", results_dir=tmp_path)
-    (tmp_path / "lrn" / "full.json").write_text(json.dumps({"experiment": "pooling", "progress": {}}))
-    with pytest.raises(AlexNetError, match="not a result of experiment 'lrn'"):
+    (tmp_path / "lrn" / "full.json").write_text(json.dumps({"experiment": "lrn", "progress": {}}))
+    with pytest.raises(AlexNetError, match="lrn/full.json: not an experiment result"):
+        bx.load("lrn", results_dir=tmp_path)
+    (tmp_path / "lrn" / "full.json").write_text(json.dumps(_result("pooling").to_dict()))
+    with pytest.raises(AlexNetError, match="a result of experiment 'pooling', not 'lrn'"):
         bx.load("lrn", results_dir=tmp_path)
     with pytest.raises(AlexNetError, match="results_dir .* is not a folder"):
         bx.load("lrn", results_dir=tmp_path / "absent")
@@ -68,7 +79,7 @@ def test_committed_words_say_missing_partial_and_complete():
     assert "50,000" in done and "15 epochs" in done and "24x24 crops" in done and "CPU Xeon" in done
     assert "0123456789" in done and "2.0 h of training" in done
     elsewhere = _result()
-    elsewhere["provenance"]["command"] += " --out /tmp/x/pooling.json --data=/data/cifar"
+    elsewhere.provenance.command += " --out /tmp/x/pooling.json --data=/data/cifar"
     assert "/tmp/" not in bx.committed_words("pooling", elsewhere)  # no folder of the machine that ran it
 
 
@@ -107,10 +118,12 @@ def test_scaling_words_never_call_a_large_difference_close():
 
 
 def test_pca_words_describe_the_first_component_from_its_weights():
-    mixed = {"eigenvalues": [0.05, 0.003, 0.001], "eigenvectors": [[0.69, 0.7, 0.1], [-0.54, 0.1, 0.8], [-0.48, 0.7, 0.6]]}
+    mixed = _result("pca_lighting", eigenvalues=[0.05, 0.003, 0.001],
+                    eigenvectors=[[0.69, 0.7, 0.1], [-0.54, 0.1, 0.8], [-0.48, 0.7, 0.6]])
     assert "change of colour more than of brightness" in bx.pca_words(mixed)
     assert "(0.69, -0.54, -0.48)" in bx.pca_words(mixed) and "nearly the same amount" not in bx.pca_words(mixed)
-    grey = {"eigenvalues": [0.05, 0.003, 0.001], "eigenvectors": [[0.57, 0.7, 0.1], [0.58, 0.1, 0.8], [0.58, 0.7, 0.6]]}
+    grey = _result("pca_lighting", eigenvalues=[0.05, 0.003, 0.001],
+                   eigenvectors=[[0.57, 0.7, 0.1], [0.58, 0.1, 0.8], [0.58, 0.7, 0.6]])
     assert "nearly the same amount" in bx.pca_words(grey)
     assert list(bx.pca_table(grey)["share"]) == ["92.6%", "5.6%", "1.9%"]
 
@@ -120,7 +133,7 @@ def test_ablation_tables_and_figure_come_from_the_result():
     table = bx.summary_table(r)
     assert list(table["variant"]) == ["overlapping (z = 3, s = 2)", "non-overlapping (z = 2, s = 2)"]
     assert table.iloc[0]["test error %"] == "30.00\u00a0±\u00a01.00" and (table["seeds"] == 2).all()
-    v = bx.verdict_table({"claim": r})
+    v = bx.verdict_table({"claim": r.claim})
     assert v.iloc[0]["95% interval (points)"] == "-0.20 to +2.40" and v.iloc[0]["verdict"] == "inconclusive"
     fig = bx.ablation_figure(r, (("test_curve", "test"), ("train_curve", "train")))
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 6  # two seeds and a mean per variant
@@ -140,8 +153,8 @@ def _relu(complete=True):
                 best_lr_inside_grid={"relu": True, "tanh": False},
                 speedup={"mean": 5.8, "std": 0.3, "n": 3, "values": [6.0, 5.2, 6.2], "interval": [5.0, 6.6],
                          "lower_bound": True, "paper": 6.0},
-                **_verdict([5.0, 4.2, 5.2], [4.0, 5.6], "agrees", 0.05))
-    r["settings"] = {"train_per_class": None, "seeds": 3, "widths": [32, 32, 64], "batch_size": 128, "init": "paper",
+                **_verdict_fields([5.0, 4.2, 5.2], [4.0, 5.6], "agrees", 0.05))
+    r.settings = {"train_per_class": None, "seeds": 3, "widths": [32, 32, 64], "batch_size": 128, "init": "paper",
                      "input_norm": "centre", "target_train_error": 0.25, "max_epochs": 60}
     return r
 
@@ -164,8 +177,8 @@ def test_figure1_tables_and_words_of_the_relu_experiment():
     assert "ReLU: 0.001, inside the grid" in grid and "tanh: 0.002, at the edge of the grid" in grid
     assert "so far" in bx.grid_words(_relu(complete=False))
     unreached = _relu()
-    unreached["tuning"] = [t for t in unreached["tuning"] if t["activation"] == "relu"] + [
-        {**t, "epochs_to_target": None} for t in unreached["tuning"] if t["activation"] == "tanh"]
+    unreached.findings["tuning"] = [t for t in unreached.findings["tuning"] if t["activation"] == "relu"] + [
+        {**t, "epochs_to_target": None} for t in unreached.findings["tuning"] if t["activation"] == "tanh"]
     assert "tanh: none of the rates tried (0.001, 0.002) reached the target" in bx.grid_words(unreached)
     scale = bx.scale_words(r)
     assert "all 50,000 CIFAR-10 training images" in scale and "N(0, 0.01²)" in scale and "25%" in scale
@@ -173,8 +186,8 @@ def test_figure1_tables_and_words_of_the_relu_experiment():
 
 def test_words_of_a_relu_result_without_runs_yet():
     r = _relu(complete=False)
-    r["runs"] = {"relu": [], "tanh": []}
-    r["speedup"] = {"mean": None, "std": None, "n": 0, "values": [], "interval": None, "lower_bound": False,
+    r.findings["runs"] = {"relu": [], "tanh": []}
+    r.findings["speedup"] = {"mean": None, "std": None, "n": 0, "values": [], "interval": None, "lower_bound": False,
                     "paper": 6.0}
     assert "No seed has finished both runs yet" in bx.speedup_words(r)
     assert bx.speedup_table(r).empty
@@ -190,20 +203,20 @@ def test_display_code_reads_real_results_of_every_experiment(tmp_path, monkeypat
     tiny = dict(train_per_class=6, test_per_class=3, seeds=2, widths=[2, 2, 4], batch_size=16)
     rt = run("relu_tanh", "ci", out=tmp_path, device="cpu", **tiny, max_epochs=1, target_train_error=0.85,
              lr_grid_relu=[0.05], lr_grid_tanh=[0.05], max_grid_extensions=0)
-    assert bx.load("relu_tanh", "ci", tmp_path)["progress"]["complete"] is True
+    assert bx.load("relu_tanh", "ci", tmp_path).progress.complete is True
     plt.close(bx.figure1(rt)), plt.close(bx.tuning_figure(rt))
     assert len(bx.tuning_table(rt)) == 2 and bx.speedup_words(rt) and bx.grid_words(rt)
     assert "generated" in bx.data_words(rt) and "ci" in bx.rerun_words(rt)
     for name, extra in (("lrn", {}), ("pooling", {}), ("pca_lighting", {}), ("dropout", {"hidden": [4, 4]})):
         r = run(name, "ci", out=tmp_path, device="cpu", **tiny, epochs=1.0, **extra)
-        assert len(bx.summary_table(r)) == len(r["runs"]) and bx.scale_words(r)
+        assert len(bx.summary_table(r)) == len(r.findings["runs"]) and bx.scale_words(r)
         plt.close(bx.ablation_figure(r, (("test_curve", "t"), ("train_curve", "r"))))
-        assert "**" in bx.interval_words(r, what="x")
+        assert "**" in bx.interval_words(r.claim, what="x")
     assert "%" in bx.scaling_words(r)
     assert "component" in bx.pca_words(bx.load("pca_lighting", "ci", tmp_path))
     before = sorted(tmp_path.rglob("*"))
     check = bx.rerun("pooling", "ci", device="cpu", **tiny, epochs=1.0)  # into a temporary folder
-    assert "path" not in check and check["progress"]["complete"] and sorted(tmp_path.rglob("*")) == before
+    assert check.path is None and check.progress.complete and sorted(tmp_path.rglob("*")) == before
     fig, a, b = bx.lrn_figure()
     assert (b[8:11] / a[8:11] < b[24] / a[24]).all()  # the crowded peak is damped more than the lone one
     plt.close(fig)

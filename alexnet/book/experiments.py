@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AlexNetError
+from ..experiments.result import ExperimentResult, Verdict, read_result
 from ..provenance import is_dirty
 from .build import ROOT
 from .page import PAGE_INCHES
@@ -56,7 +56,7 @@ def result_file(name: str, profile: str = "full") -> str:
     return f"results/{name}/{profile}.json"
 
 
-def load(name: str, profile: str = "full", results_dir: str | Path | None = None) -> dict | None:
+def load(name: str, profile: str = "full", results_dir: str | Path | None = None) -> ExperimentResult | None:
     """The result ``<results_dir>/<name>/<profile>.json`` (default: the repository's ``results/``).
 
     ``None`` when there is none; a file that is not that experiment's result is an error naming it.
@@ -67,18 +67,14 @@ def load(name: str, profile: str = "full", results_dir: str | Path | None = None
     path = folder / name / f"{profile}.json"
     if not path.exists():
         return None
-    try:
-        r = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise AlexNetError(f"{path}: not a result JSON ({err})") from None
-    if not isinstance(r, dict) or r.get("experiment") != name or "progress" not in r:
-        raise AlexNetError(f"{path}: not a result of experiment {name!r} with progress fields "
-                           "(written by python -m alexnet experiment)")
+    r = read_result(path)
+    if r.experiment != name:
+        raise AlexNetError(f"{path}: a result of experiment {r.experiment!r}, not {name!r}")
     return r
 
 
 def rerun(name: str, profile: str = "ci", *, results_dir: str | Path | None = None, device: str | None = None,
-          data: str | Path | None = None, progress: bool = False, **overrides: Any) -> dict:
+          data: str | Path | None = None, progress: bool = False, **overrides: Any) -> ExperimentResult:
     """Run experiment ``name`` for the page.
 
     Under ``ci`` (and any profile but ``full``) the run is a check that the code still runs: it
@@ -104,7 +100,7 @@ def rerun(name: str, profile: str = "ci", *, results_dir: str | Path | None = No
     for line in said.getvalue().splitlines():  # generated data is said on the page (alexnet.book.say_data)
         if not line.startswith("NOTE: no CIFAR-10 found"):
             print(line, file=sys.stderr)
-    r.pop("path", None)
+    r.path = None  # the temporary file is gone
     return r
 
 
@@ -140,34 +136,33 @@ def _day(stamp: str | None) -> str:
 
 
 # ------------------------------------------------------------------------------------- words
-def progress_words(r: dict) -> str:
+def progress_words(r: ExperimentResult) -> str:
     """``"complete: 12 runs"`` or ``"5 runs so far; the experiment is not finished"``, from ``progress``."""
-    p = r["progress"]
-    if p["complete"]:
-        return f"complete: {_count(p['records'], 'training run')}"
-    return f"{_count(p['records'], 'training run')} so far; the experiment is not finished"
+    p = r.progress
+    if p.complete:
+        return f"complete: {_count(p.records, 'training run')}"
+    return f"{_count(p.records, 'training run')} so far; the experiment is not finished"
 
 
-def provenance_words(r: dict) -> str:
+def provenance_words(r: ExperimentResult) -> str:
     """Which device(s), dates, commit(s) and how much compute made the result, in one sentence."""
-    p, prov = r["progress"], r["provenance"]
-    devices = p.get("devices") or [prov["device"]]
+    p, prov = r.progress, r.provenance
+    devices = p.devices or [prov.device]
     commits = [c[:10] + (" (with uncommitted changes)" if is_dirty(c) else "")
-               for c in (p.get("git_commits") or [prov["git_commit"]])]
-    first, last = _day(p.get("first") or prov["date"]), _day(p.get("last") or prov["date"])
+               for c in (p.git_commits or [prov.git_commit])]
+    first, last = _day(p.first or prov.date), _day(p.last or prov.date)
     when = f"between {first} and {last}" if first != last else f"on {first}"
     return (f"Trained on {' and '.join(devices)}, {when}, by commit{'s' if len(commits) > 1 else ''} "
-            f"{', '.join(commits)}: {_duration(p.get('train_seconds'))} of training in all "
-            f"(the last command took {_duration(prov.get('wall_seconds'))}).")
+            f"{', '.join(commits)}: {_duration(p.train_seconds)} of training in all "
+            f"(the last command took {_duration(prov.wall_seconds)}).")
 
 
-def data_words(r: dict) -> str:
+def data_words(r: ExperimentResult) -> str:
     """The data of a result in words, e.g. ``"all 50,000 CIFAR-10 training images and 10,000 test images"``."""
-    d, s = r["data"], r["settings"]
-    kind = "generated 32x32 stand-in" if d["synthetic"] else "CIFAR-10"
-    whole = not d["synthetic"] and s.get("train_per_class") is None
-    return (f"{'all ' if whole else ''}{d['train_images']:,} {kind} training images and "
-            f"{d['test_images']:,} test images")
+    d, s = r.data, r.settings
+    kind = "generated 32x32 stand-in" if d.synthetic else "CIFAR-10"
+    whole = not d.synthetic and s.get("train_per_class") is None
+    return f"{'all ' if whole else ''}{d.train_images:,} {kind} training images and {d.test_images:,} test images"
 
 
 def _network(s: dict, *, lrn: bool | None = None) -> str:
@@ -181,9 +176,9 @@ def _network(s: dict, *, lrn: bool | None = None) -> str:
     return text + ")"
 
 
-def scale_words(r: dict) -> str:
+def scale_words(r: ExperimentResult) -> str:
     """The scale of a result from its settings: network, data, epochs, augmentation, seeds."""
-    s, name = r["settings"], r["experiment"]
+    s, name = r.settings, r.experiment
     seeds = _count(s["seeds"], "seed")
     if name == "relu_tanh":
         init = "N(0, 0.01²) weights" if s["init"] == "paper" else "PyTorch's default initialisation"
@@ -203,16 +198,15 @@ def scale_words(r: dict) -> str:
             f"(learning rate {s['lr']:g}{drop}, {decay}), {aug}; {seeds}, paired")
 
 
-def interval_words(v: dict, *, what: str, unit: str = "points", scale: float = 100.0,
+def interval_words(v: Verdict, *, what: str, unit: str = "points", scale: float = 100.0,
                    paper: float | None = None) -> str:
     """What a verdict's 95% interval says, in words computed from it.
 
-    ``v`` is a verdict dict (``verdict``, ``interval``, ``improvement``, ``min_effect``) whose
-    improvements are positive when the paper's claim holds; ``what`` names the improvement (e.g.
+    ``v`` is a claim's verdict whose improvements are positive when the paper's claim holds; ``what`` names the improvement (e.g.
     "LRN's reduction of the test error"); values are shown multiplied by ``scale`` in ``unit``.
     ``paper``: the paper's size of the effect in the same units, placed against the interval.
     """
-    imp, iv, m = v["improvement"], v.get("interval"), v.get("min_effect") or 0.0
+    imp, iv, m = v.improvement, v.interval, v.min_effect or 0.0
     n = imp["n"]
     f = lambda x: f"{scale * x:+.2f}"  # noqa: E731
     if n == 0:
@@ -224,9 +218,9 @@ def interval_words(v: dict, *, what: str, unit: str = "points", scale: float = 1
     head = (f"{what[:1].upper() + what[1:]}: mean {f(imp['mean'])} {unit} over {n} paired seeds, "
             f"95% confidence interval {f(lo)} to {f(hi)} {unit}")
     margin = f"{scale * m:.2f} {unit}" if m else "zero"
-    if v["verdict"] == "agrees":
+    if v.verdict == "agrees":
         said = f"The whole interval lies above {margin}: the measurement **agrees** with the paper."
-    elif v["verdict"] == "disagrees":
+    elif v.verdict == "disagrees":
         said = (f"The whole interval lies below {'-' if m else ''}{margin}: at this scale the measurement "
                 "**disagrees** with the paper (the effect goes the other way).")
     elif lo <= 0 <= hi:
@@ -241,7 +235,7 @@ def interval_words(v: dict, *, what: str, unit: str = "points", scale: float = 1
     return f"{head}. {said}"
 
 
-def committed_words(name: str, r: dict | None, *, rerun_profile: str = "ci") -> str:
+def committed_words(name: str, r: ExperimentResult | None, *, rerun_profile: str = "ci") -> str:
     """The opening of a chapter's committed-result section: missing, partial or complete, and from what."""
     file = result_file(name)
     if r is None:
@@ -251,16 +245,16 @@ def committed_words(name: str, r: dict | None, *, rerun_profile: str = "ci") -> 
                 f"where it stopped when interrupted).\n```")
     text = (f"The committed result is `{file}` ({progress_words(r)}). Its scale: {scale_words(r)}. "
             f"{provenance_words(r)}")
-    if not r["progress"]["complete"]:
-        return (f"```{{warning}}\n**A partial result.** `{file}` holds {_count(r['progress']['records'], 'training run')} "
+    if not r.progress.complete:
+        return (f"```{{warning}}\n**A partial result.** `{file}` holds {_count(r.progress.records, 'training run')} "
                 f"so far; the experiment is not finished, and every number below covers only the runs done.\n```\n\n"
                 + text)
     return text
 
 
-def rerun_words(r: dict) -> str:
+def rerun_words(r: ExperimentResult) -> str:
     """What the rerun of this build is, for the sentence that introduces it."""
-    return (f"This build reran the experiment under the `{r['profile']}` profile: {scale_words(r)}. It is a check that "
+    return (f"This build reran the experiment under the `{r.profile}` profile: {scale_words(r)}. It is a check that "
             "the code still runs, far from the paper's scale.")
 
 
@@ -269,11 +263,11 @@ def _label(variant: str) -> str:
     return VARIANTS.get(variant, variant.replace("_", " "))
 
 
-def summary_table(r: dict, keys: tuple[str, ...] = ("test_error", "train_error", "gap")) -> pd.DataFrame:
+def summary_table(r: ExperimentResult, keys: tuple[str, ...] = ("test_error", "train_error", "gap")) -> pd.DataFrame:
     """Each variant's error rates in % (mean ± std over seeds) and its number of seeds."""
     names = {"test_error": "test error", "train_error": "train error", "gap": "gap (test - train)"}
     rows = []
-    for variant, stats in r["summary"].items():
+    for variant, stats in r.findings["summary"].items():
         row = {"variant": _label(variant)}
         for k in keys:
             s = stats[k]
@@ -284,19 +278,19 @@ def summary_table(r: dict, keys: tuple[str, ...] = ("test_error", "train_error",
     return pd.DataFrame(rows)
 
 
-def verdict_table(verdicts: dict[str, dict]) -> pd.DataFrame:
+def verdict_table(verdicts: dict[str, Verdict]) -> pd.DataFrame:
     """One row per claim: the mean paired improvement, its 95% interval (points) and the verdict."""
     rows = []
     for claim, v in verdicts.items():
-        imp, iv = v["improvement"], v.get("interval")
+        imp, iv = v.improvement, v.interval
         rows.append({"claim": claim, "seeds": imp["n"], "mean (points)": points(imp["mean"]),
                      "95% interval (points)": f"{points(iv[0])} to {points(iv[1])}" if iv else "none (fewer than 2 paired seeds)",
-                     "verdict": v["verdict"]})
+                     "verdict": v.verdict})
     return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------------- figures
-def ablation_figure(r: dict, curves: tuple[tuple[str, str], ...] = (("test_curve", "test error rate"),)):
+def ablation_figure(r: ExperimentResult, curves: tuple[tuple[str, str], ...] = (("test_curve", "test error rate"),)):
     """Error against epochs for each variant: every seed thin, their mean thick; one panel per curve kind.
 
     ``curves``: ``(key, label)`` pairs; ``test_curve`` is the test error after each epoch,
@@ -304,7 +298,7 @@ def ablation_figure(r: dict, curves: tuple[tuple[str, str], ...] = (("test_curve
     """
     fig, axes = plt.subplots(1, len(curves), figsize=(PAGE_INCHES, 3.4), squeeze=False)
     for ax, (key, ylabel) in zip(axes[0], curves):
-        for j, (variant, runs) in enumerate(r["runs"].items()):
+        for j, (variant, runs) in enumerate(r.findings["runs"].items()):
             lines = [np.asarray(run[key], dtype=float) for run in runs if run.get(key)]
             if not lines:
                 continue
@@ -322,11 +316,11 @@ def ablation_figure(r: dict, curves: tuple[tuple[str, str], ...] = (("test_curve
 
 
 # ------------------------------------------------------------------------------ Section 3.1
-def _by_activation(r: dict) -> dict[str, list[dict]]:
-    return {act: r["runs"].get(act, []) for act in ("relu", "tanh")}
+def _by_activation(r: ExperimentResult) -> dict[str, list[dict]]:
+    return {act: r.findings["runs"].get(act, []) for act in ("relu", "tanh")}
 
 
-def figure1(r: dict):
+def figure1(r: ExperimentResult):
     """Figure 1 as the paper draws it: running training error against epochs, ReLU solid, tanh
     dashed, the target as a dotted line; one line per seed at the chosen learning rate."""
     fig, ax = plt.subplots(figsize=(PAGE_INCHES, 3.9))
@@ -341,28 +335,28 @@ def figure1(r: dict):
             top = max(top, float(np.nanmax(c[:, 1])))
             label = f"{name}, learning rate {run['lr']:g} ({_count(len(runs), 'seed')})" if i == 0 else None
             ax.plot(c[:, 0], c[:, 1], style, color=colour, lw=1.4, label=label)
-    ax.axhline(r["target_train_error"], color="k", lw=0.8, ls=":",
-               label=f"target: {pct(r['target_train_error'], 0)} training error")
-    ax.set(xlabel="Epochs", ylabel="Training error rate", ylim=(0, min(1.0, max(top, r["target_train_error"]) + 0.05)))
+    ax.axhline(r.findings["target_train_error"], color="k", lw=0.8, ls=":",
+               label=f"target: {pct(r.findings['target_train_error'], 0)} training error")
+    ax.set(xlabel="Epochs", ylabel="Training error rate", ylim=(0, min(1.0, max(top, r.findings["target_train_error"]) + 0.05)))
     ax.set_xlim(left=0)
     ax.legend(frameon=False, loc="lower left")
     fig.tight_layout()
     return fig
 
 
-def tuning_figure(r: dict):
+def tuning_figure(r: ExperimentResult):
     """The learning-rate search with seed 0: one panel per non-linearity, one line per rate tried."""
     fig, axes = plt.subplots(1, 2, figsize=(PAGE_INCHES, 3.3), sharey=True)
-    chosen = r.get("best_lr", {})
+    chosen = r.findings.get("best_lr", {})
     for ax, act in zip(axes, ("relu", "tanh")):
-        runs = sorted((t for t in r["tuning_curves"] if t["activation"] == act), key=lambda t: t["lr"])
+        runs = sorted((t for t in r.findings["tuning_curves"] if t["activation"] == act), key=lambda t: t["lr"])
         for j, t in enumerate(runs):
             c = np.asarray(t["curve"], dtype=float)
             if len(c):
                 best = chosen.get(act) == t["lr"]
                 ax.plot(c[:, 0], c[:, 1], "-" if act == "relu" else "--", color=f"C{j}", lw=2.2 if best else 1.0,
                         label=f"{t['lr']:g}" + (" (chosen)" if best else ""))
-        ax.axhline(r["target_train_error"], color="k", lw=0.8, ls=":")
+        ax.axhline(r.findings["target_train_error"], color="k", lw=0.8, ls=":")
         ax.set(title="ReLU" if act == "relu" else "tanh", xlabel="Epochs", ylim=(0, 1))
         ax.set_xlim(left=0)
         if runs:
@@ -372,11 +366,11 @@ def tuning_figure(r: dict):
     return fig
 
 
-def tuning_table(r: dict) -> pd.DataFrame:
+def tuning_table(r: ExperimentResult) -> pd.DataFrame:
     """Every (non-linearity, learning rate) tried with seed 0: epochs to the target or where it stopped."""
-    chosen = r.get("best_lr", {})
+    chosen = r.findings.get("best_lr", {})
     rows = []
-    for t in sorted(r["tuning"], key=lambda t: (t["activation"] != "relu", t["lr"])):
+    for t in sorted(r.findings["tuning"], key=lambda t: (t["activation"] != "relu", t["lr"])):
         if t["epochs_to_target"] is not None:
             reached = f"{t['epochs_to_target']:.2f}"
         elif t["diverged"]:
@@ -388,23 +382,23 @@ def tuning_table(r: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def grid_words(r: dict) -> str:
+def grid_words(r: ExperimentResult) -> str:
     """Whether each chosen learning rate lies inside the grid tried (not at its edge), in words."""
     parts = []
-    done = r["progress"]["complete"]
+    done = r.progress.complete
     for act, name in (("relu", "ReLU"), ("tanh", "tanh")):
-        tried = sorted(t["lr"] for t in r["tuning"] if t["activation"] == act)
-        best = r.get("best_lr", {}).get(act)
+        tried = sorted(t["lr"] for t in r.findings["tuning"] if t["activation"] == act)
+        best = r.findings.get("best_lr", {}).get(act)
         if not tried:
             parts.append(f"{name}: no rate tried yet")
         elif best is None:
             parts.append(f"{name}: none of the {len(tried)} rates tried has reached the target")
-        elif not any(t["lr"] == best and t["epochs_to_target"] is not None for t in r["tuning"]
+        elif not any(t["lr"] == best and t["epochs_to_target"] is not None for t in r.findings["tuning"]
                      if t["activation"] == act):
             parts.append(f"{name}: none of the rates tried ({', '.join(f'{x:g}' for x in tried)}) reached the "
                          f"target, so the other seeds use {best:g}, the rate with the lowest final training error")
         else:
-            inside = r.get("best_lr_inside_grid", {}).get(act, False)
+            inside = r.findings.get("best_lr_inside_grid", {}).get(act, False)
             where = ("inside the grid (a smaller and a larger rate were slower)" if inside
                      else "at the edge of the grid, so a rate beyond it might be faster")
             parts.append(f"{name}: {best:g}{'' if done else ' so far'}, {where}; rates tried: "
@@ -412,7 +406,7 @@ def grid_words(r: dict) -> str:
     return "Chosen learning rates (seed 0, fewest epochs to the target). " + "; ".join(parts) + "."
 
 
-def speedup_table(r: dict) -> pd.DataFrame:
+def speedup_table(r: ExperimentResult) -> pd.DataFrame:
     """Per seed: epochs to the target with ReLU and with tanh, and their ratio (the speed-up)."""
     by = {act: {run["seed"]: run for run in runs} for act, runs in _by_activation(r).items()}
     rows = []
@@ -435,34 +429,34 @@ def speedup_table(r: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def speedup_words(r: dict) -> str:
+def speedup_words(r: ExperimentResult) -> str:
     """The measured speed-up, its spread and interval, against the paper's six times, and the verdict."""
-    sp = r["speedup"]
+    sp = r.findings["speedup"]
     paper = sp.get("paper", 6.0)
     if sp["n"] == 0:
         return (f"No seed has finished both runs yet, so there is no speed-up to set beside the paper's "
-                f"{paper:g} times; the verdict is **{r['verdict']}**.")
+                f"{paper:g} times; the verdict is **{r.verdict}**.")
     bound = " (a lower bound: a tanh run stopped before reaching the target)" if sp["lower_bound"] else ""
-    text = (f"The speed-up, epochs(tanh) / epochs(ReLU) to reach {pct(r['target_train_error'], 0)} training error"
+    text = (f"The speed-up, epochs(tanh) / epochs(ReLU) to reach {pct(r.findings['target_train_error'], 0)} training error"
             f"{bound}: mean {sp['mean']:.2f} over {_count(sp['n'], 'seed')}, standard deviation {sp['std']:.2f}, "
             "per seed " + ", ".join(f"{x:.2f}" for x in sp["values"] if x is not None)
             + f". The paper: {paper:g} times faster. ")
     iv = sp.get("interval")
     if iv is None:
-        return text + f"One seed gives no confidence interval; the verdict is **{r['verdict']}**."
+        return text + f"One seed gives no confidence interval; the verdict is **{r.verdict}**."
     lo, hi = iv
     where = "inside" if lo <= paper <= hi else ("above" if paper > hi else "below")
-    faster = ("lies above 1: ReLU is faster, as the paper says" if r["verdict"] == "agrees" else
-              "lies below 1: tanh is faster here" if r["verdict"] == "disagrees" else
+    faster = ("lies above 1: ReLU is faster, as the paper says" if r.verdict == "agrees" else
+              "lies below 1: tanh is faster here" if r.verdict == "disagrees" else
               "does not exclude equal speed (or clear the 5% margin), so it cannot tell which is faster")
     return (text + f"The 95% confidence interval of the mean speed-up, {lo:.2f} to {hi:.2f} times, {faster}: "
-            f"**{r['verdict']}**. The paper's {paper:g} times lies {where} it.")
+            f"**{r.verdict}**. The paper's {paper:g} times lies {where} it.")
 
 
 # ------------------------------------------------------------------------------ Section 4.2
-def scaling_words(r: dict) -> str:
+def scaling_words(r: ExperimentResult) -> str:
     """What the paper's test-time 0.5 does, from the dropout result (words decided by the numbers)."""
-    s, sc = r["summary"], r["scaling"]
+    s, sc = r.findings["summary"], r.findings["scaling"]
     with_scale = s["paper"]["test_error"]
     without = sc["test_error_paper_without_scaling"]
     d = sc["difference_paper_minus_inverted"]
@@ -487,18 +481,18 @@ def scaling_words(r: dict) -> str:
 
 
 # ------------------------------------------------------------------------------ Section 4.1
-def pca_table(r: dict) -> pd.DataFrame:
+def pca_table(r: ExperimentResult) -> pd.DataFrame:
     """The principal components of the training set's RGB values (RGB in [0, 1])."""
-    vals, vecs = np.asarray(r["eigenvalues"]), np.asarray(r["eigenvectors"])
+    vals, vecs = np.asarray(r.findings["eigenvalues"]), np.asarray(r.findings["eigenvectors"])
     share = vals / vals.sum()
     return pd.DataFrame({"component": ["p1", "p2", "p3"], "eigenvalue λ": [f"{v:.5f}" for v in vals],
                          "share": [f"{100 * x:.1f}%" for x in share],
                          **{c: [f"{x:.2f}" for x in vecs[i]] for i, c in enumerate("RGB")}})
 
 
-def pca_words(r: dict) -> str:
+def pca_words(r: ExperimentResult) -> str:
     """What the first principal component is, decided by its weights."""
-    vals, vecs = np.asarray(r["eigenvalues"]), np.asarray(r["eigenvectors"])
+    vals, vecs = np.asarray(r.findings["eigenvalues"]), np.asarray(r.findings["eigenvectors"])
     p1 = vecs[:, 0]
     share = 100 * vals[0] / vals.sum()
     weights = ", ".join(f"{x:.2f}" for x in p1)
@@ -576,12 +570,12 @@ def lrn_figure(seed: int = 0):
     return fig, a, b
 
 
-def device_of(r: dict) -> str:
-    """``"cuda"`` or ``"cpu"``: the kind of device that made result ``r`` (for :func:`alexnet.book.say_data`)."""
-    return "cuda" if "CUDA" in r["provenance"]["device"] else "cpu"
+def device_of(r: ExperimentResult) -> str:
+    """The device that made result ``r``, as its provenance names it (for :func:`alexnet.book.say_data`)."""
+    return r.provenance.device
 
 
-def show_ablation(r: dict, claims: list[tuple[str, dict, str, float | None]], *, fig_name: str | None = None,
+def show_ablation(r: ExperimentResult, claims: list[tuple[str, Verdict, str, float | None]], *, fig_name: str | None = None,
                   caption: str = "", curves: tuple[tuple[str, str], ...] = (("test_curve", "test error rate"),)) -> None:
     """Display an ablation's result: its figure (as a numbered, captioned figure ``fig_name``, if given),
     the variants' errors, and for each claim ``(label, verdict, what, paper)`` its 95% interval in a
@@ -590,7 +584,7 @@ def show_ablation(r: dict, claims: list[tuple[str, dict, str, float | None]], *,
 
     from .page import figure
 
-    if fig_name and any(r["runs"].values()):
+    if fig_name and any(r.findings["runs"].values()):
         figure(fig_name, ablation_figure(r, curves))
         display(Markdown(f"```{{glue:figure}} {fig_name}\n:name: {fig_name}\n\n{caption}\n```"))
     display(summary_table(r).style.hide(axis="index"))
@@ -598,20 +592,20 @@ def show_ablation(r: dict, claims: list[tuple[str, dict, str, float | None]], *,
     display(Markdown(" ".join(interval_words(v, what=what, paper=paper) for _, v, what, paper in claims)))
 
 
-def errors_words(r: dict, paper: dict[str, float]) -> str:
+def errors_words(r: ExperimentResult, paper: dict[str, float]) -> str:
     """Our mean test error of each variant beside the paper's (``variant -> error``), in one sentence."""
     ours, theirs = [], []
     for variant, err in paper.items():
-        s = r["summary"].get(variant, {}).get("test_error", {})
+        s = r.findings["summary"].get(variant, {}).get("test_error", {})
         ours.append(f"{pct(s.get('mean'), 2)} {_label(variant)}")
         theirs.append(f"{pct(err, 0)} {_label(variant)}")
     return (f"Our mean test errors: {' and '.join(ours)}; the paper's: {' and '.join(theirs)}, from networks trained "
             "far longer with augmentation.")
 
 
-def resolution_words(v: dict, paper: float, where: str) -> str:
+def resolution_words(v: Verdict, paper: float, where: str) -> str:
     """Whether our 95% interval could resolve an effect of the paper's size (``paper``, in points)."""
-    iv = v.get("interval")
+    iv = v.interval
     if iv is None:
         return (f"With fewer than two finished seeds there is no interval, so nothing can be said about an effect of "
                 f"the size the paper reports {where} ({paper:g} point{'' if paper == 1 else 's'}).")

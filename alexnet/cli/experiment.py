@@ -59,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
     result = run_experiment(args.name, args.profile, out=args.out, device=args.device, data=args.data,
                             progress=args.progress, command=command, resume=False if args.fresh else None,
                             **overrides)
-    done = result["progress"]
-    print(f"{done['records']} runs recorded, {done['trained_now']} of them trained by this command")
-    print(f"{result['experiment']} ({result['profile']}, {result['provenance']['device']}, "
-          f"{result['provenance']['wall_seconds']:.0f} s): {result['verdict']} -- {result['explanation']}")
-    if result["data"]["synthetic"]:
+    done, made = result.progress, result.provenance
+    print(f"{done.records} runs recorded, {done.trained_now} of them trained by this command")
+    print(f"{result.experiment} ({result.profile}, {made.device}, {made.wall_seconds:.0f} s): {result.verdict} -- "
+          f"{result.explanation}")
+    if result.data.synthetic:
         print("NOTE: ran on GENERATED data (no CIFAR-10 found); the numbers say nothing about the paper")
-    print(f"wrote {result['path']}")
+    print(f"wrote {result.path}")
     return 0

@@ -21,8 +21,10 @@ from typing import Any
 
 from . import dropout, lrn, pca_lighting, pooling, relu_tanh
 from .common import execute, load_result, result_path, summarise, verdict
+from .result import DataUsed, ExperimentResult, Progress, Verdict, read_result
 
-__all__ = ["EXPERIMENTS", "run", "get", "load_result", "result_path", "summarise", "verdict"]
+__all__ = ["EXPERIMENTS", "run", "get", "load_result", "read_result", "result_path", "summarise", "verdict",
+           "ExperimentResult", "DataUsed", "Progress", "Verdict"]
 
 #: Experiment name -> module (``NAME``, ``SECTION``, ``PAPER_CLAIM``, ``PROFILES``, ``compute``).
 EXPERIMENTS: dict[str, ModuleType] = {m.NAME: m for m in (relu_tanh, lrn, pooling, pca_lighting, dropout)}
@@ -39,8 +41,9 @@ def get(name: str) -> ModuleType:
 
 def run(name: str, profile: str = "ci", *, out: str | Path | None = None, device: str | None = "auto",
         data: str | Path | None = None, progress: bool = False, command: str | None = None,
-        resume: bool | None = None, **overrides: Any) -> dict:
-    """Run experiment ``name`` under ``profile`` (settings overridden by ``overrides``); write and return its JSON.
+        resume: bool | None = None, **overrides: Any) -> ExperimentResult:
+    """Run experiment ``name`` under ``profile`` (settings overridden by ``overrides``); write its JSON and
+    return it as an :class:`ExperimentResult`.
 
     Finished runs are recorded beside the JSON and reused by a rerun (``resume``; default: every
     profile but ``ci``), so a stopped experiment continues where it stopped.

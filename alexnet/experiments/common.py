@@ -26,6 +26,7 @@ import torch
 from ..profiles import resolve
 from ..provenance import ROOT, record, resolve_device
 from .records import Records, records_path
+from .result import DataUsed, ExperimentResult, Progress, Verdict, read_result
 from .tensors import load_cifar10
 
 __all__ = ["execute", "summarise", "verdict", "t_interval", "result_path", "load_result", "COMMON_CHECKS"]
@@ -101,15 +102,15 @@ def result_path(name: str, profile: str, root: Path = ROOT) -> Path:
     return root / "results" / name / f"{profile}.json"
 
 
-def load_result(name: str, profile: str = "full", root: Path = ROOT) -> dict | None:
+def load_result(name: str, profile: str = "full", root: Path = ROOT) -> ExperimentResult | None:
     """The committed result of an experiment (``None`` when there is none yet)."""
     path = result_path(name, profile, root)
-    return json.loads(path.read_text()) if path.exists() else None
+    return read_result(path) if path.exists() else None
 
 
 def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = None, device: str | None = "auto",
             data: str | Path | None = None, progress: bool = False, command: str | None = None,
-            resume: bool | None = None, **overrides: Any) -> dict:
+            resume: bool | None = None, **overrides: Any) -> ExperimentResult:
     """Run experiment ``exp`` under ``profile`` and write its JSON; returns the result.
 
     ``out``: the JSON file (default ``results/<experiment>/<profile>.json``); a folder means
@@ -149,28 +150,22 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
             body = exp.compute(settings, tensors, dev, records, progress=progress and complete)
         finally:
             records.replay = False
-        res = {
-            "experiment": exp.NAME,
-            "profile": profile,
-            "paper_section": exp.SECTION,
-            "paper_claim": exp.PAPER_CLAIM,
-            "setting_note": settings.get("note", ""),
-            "settings": settings,
-            "data": {"description": tensors.description, "synthetic": tensors.synthetic, "root": tensors.root,
-                     "train_images": len(tensors.train_y), "test_images": len(tensors.test_y),
-                     "decoded_from_cache": bool(tensors.stats.get("from_cache", False)),
-                     "load_seconds": round(load_seconds, 2)},
-            "progress": {"complete": complete, **records.provenance()},
-            **body,
-            "provenance": made.finished(time.perf_counter() - start).to_dict(),
-        }
-        _write_json(path, res)
+        res = ExperimentResult(
+            experiment=exp.NAME, profile=profile, paper_section=exp.SECTION, paper_claim=exp.PAPER_CLAIM,
+            setting_note=settings.get("note", ""), settings=settings,
+            data=DataUsed(description=tensors.description, synthetic=tensors.synthetic, root=tensors.root,
+                          train_images=len(tensors.train_y), test_images=len(tensors.test_y),
+                          decoded_from_cache=bool(tensors.stats.get("from_cache", False)),
+                          load_seconds=round(load_seconds, 2)),
+            progress=Progress(complete=complete, **records.provenance()),
+            claim=Verdict.from_dict(body, exp.NAME),
+            findings={k: v for k, v in body.items() if k not in (*Verdict.FIELDS, "paper_claim")},
+            provenance=made.finished(time.perf_counter() - start), path=path)
+        _write_json(path, res.to_dict())
         return res
 
     records.on_new = lambda: result(complete=False)
-    res = result(complete=True)
-    res["path"] = str(path)
-    return res
+    return result(complete=True)
 
 
 def _write_json(path: Path, payload: dict) -> None:
