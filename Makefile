@@ -13,7 +13,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[plots,book,test]'
 	$(PY) -m ipykernel install --sys-prefix --name alexnet --display-name "AlexNet (.venv)" >/dev/null
 	touch $(STAMP)
 

@@ -23,10 +23,9 @@ megabytes from which the book draws Sections 6 and 6.1 on a machine that has nei
 """
 from __future__ import annotations
 
-import datetime as _dt
+import importlib.util
 import json
 import math
-import platform
 import shlex
 import shutil
 import socket
@@ -325,6 +324,9 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     t0, started = time.perf_counter(), utc_now()
     run, out = Path(run).expanduser(), Path(out).expanduser()
     check_run(run)
+    if importlib.util.find_spec("matplotlib") is None:  # before the long evaluation, not after it
+        raise AlexNetError("export-run draws Figure 4 with matplotlib, which is not installed: "
+                           "pip install 'alexnet-repro[plots]'")
     for name, v in (("predictions", predictions), ("neighbour_queries", neighbour_queries),
                     ("neighbours", neighbours), ("batch_size", batch_size), ("permutations", permutations)):
         if not isinstance(v, int) or v < 1:

@@ -8,9 +8,6 @@ path's ``alexnet.data.gpu_pipeline``.) The command is in :mod:`alexnet.cli.bench
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import platform
 import statistics
 import time
@@ -19,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ..errors import AlexNetError
-from ..provenance import cpu_model, git_commit, load_average, usable_cores
+from ..provenance import cpu_model, load_average, usable_cores
 
 __all__ = ["pipeline_rate", "machine_info", "default_root"]
 

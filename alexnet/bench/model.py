@@ -18,7 +18,6 @@ against torchvision's at its best. Measurement never happens in tests; tests run
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -34,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import AlexNetError
-from ..provenance import ROOT, cpu_model, load_average, record, resolve_device, usable_cores
+from ..provenance import cpu_model, load_average, record, usable_cores
 
 __all__ = ["MODES", "parse_mode", "device_info", "measure_peak", "flops_per_image", "bench_model",
            "bench_lrn", "bench_data", "build_model"]
