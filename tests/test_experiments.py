@@ -175,22 +175,23 @@ def test_training_learns_and_stops_at_the_target():
     torch.manual_seed(0)
     net = CifarNet(2, widths=(4, 4, 8), input_size=12)
     h = fit_in_memory(net, _separable(), InMemoryConfig(epochs=6, lr=0.05, batch_size=32, target_train_error=0.1))
-    assert h["epochs_to_target"] is not None and h["epochs_to_target"] <= 6
-    assert h["chunks"][-1][0] == h["epochs_to_target"]  # stopped there
-    assert h["final_test_error"] < 0.2 and h["final_train_error"] < 0.2 and not h["diverged"]
+    assert h.epochs_to_target is not None and h.epochs_to_target <= 6
+    assert h.records[-1].epoch == h.epochs_to_target == h.epochs_trained  # stopped there
+    assert h.records[-1].train_top1_error <= 0.1
+    assert h.final_test_error < 0.2 and h.final_train_error < 0.2 and not h.diverged
 
 
 def test_training_with_augmentation_and_divergence_flag():
     torch.manual_seed(0)
     net = CifarNet(2, widths=(4, 4, 8), input_size=10, lrn=True, hidden=(8,), dropout=0.5)
     h = fit_in_memory(net, _separable(), InMemoryConfig(epochs=1, lr=0.01, batch_size=32, crop=10, pca_std=0.1, lr_drop_at=0.5))
-    assert h["epochs"] and 0 <= h["final_test_error"] <= 1
+    assert h.test_curve() and 0 <= h.final_test_error <= 1
     bad = fit_in_memory(CifarNet(2, widths=(4, 4, 8), input_size=12), _separable(),
                 InMemoryConfig(epochs=3, lr=1e6, batch_size=32))
-    assert bad["diverged"]
+    assert bad.diverged and not math.isfinite(bad.records[-1].train_loss)
     centred = fit_in_memory(CifarNet(2, widths=(4, 4, 8), input_size=12, init="paper"), _separable(),
                     InMemoryConfig(epochs=1, lr=0.001, batch_size=32, input_norm="centre"))
-    assert centred["std"] == [1.0, 1.0, 1.0] and centred["mean"][0] > 60  # raw pixel units, centred
+    assert centred.std == [1.0, 1.0, 1.0] and centred.mean[0] > 60  # raw pixel units, centred
     with pytest.raises(ValueError, match="input_norm"):
         fit_in_memory(CifarNet(2, widths=(4, 4, 8), input_size=12), _separable(), InMemoryConfig(input_norm="whiten"))
 

@@ -35,7 +35,8 @@ def compare(variants: dict[str, tuple[dict, dict]], s: dict, data: TensorData, d
     Returns ``name -> [run, ...]`` where a run has the seed, final test and (eval-mode) training
     error, the overfitting gap (test - train), the test-error curve and the seconds taken; only
     seeds that every variant has finished are returned (the comparison is paired).
-    ``after_train(name, model, run, history)`` may add measurements to a run.
+    ``after_train(name, model, run, history)`` (``history``: the :class:`.in_memory.InMemoryHistory`) may add
+    measurements to a run.
     """
     runs: dict[str, dict[int, dict]] = {name: {} for name in variants}
     for seed in range(s["seeds"]):
@@ -47,10 +48,10 @@ def compare(variants: dict[str, tuple[dict, dict]], s: dict, data: TensorData, d
                 torch.manual_seed(seed)
                 model = CifarNet(**net)
                 h = fit_in_memory(model, data, cfg, seed=seed, device=device, progress=progress, desc=f"{name} seed={seed}")
-                run = {"seed": seed, "test_error": h["final_test_error"], "train_error": h["final_train_error"],
-                       "gap": h["final_test_error"] - h["final_train_error"], "epochs_trained": h["epochs_trained"],
-                       "diverged": h["diverged"], "test_curve": h["epochs"], "train_curve": h["chunks"],
-                       "seconds": h["seconds"]}
+                run = {"seed": seed, "test_error": h.final_test_error, "train_error": h.final_train_error,
+                       "gap": h.final_test_error - h.final_train_error, "epochs_trained": h.epochs_trained,
+                       "diverged": h.diverged, "test_curve": h.test_curve(), "train_curve": h.train_curve(),
+                       "seconds": h.seconds}
                 if after_train is not None:
                     after_train(name, model, run, h)
                 return run

@@ -20,7 +20,7 @@ import torch
 from ..layers import PaperDropout
 from .ablation import compare, paired, table
 from .common import summarise
-from .in_memory import evaluate_in_memory
+from .in_memory import InMemoryHistory, evaluate_in_memory
 from .records import Records
 from .tensors import TensorData
 
@@ -46,15 +46,16 @@ CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "p": lambda v: 0 < v
           "hidden": lambda v: len(v) >= 1 and all(int(h) >= 1 for h in v)}
 
 
-def _unscaled_test_error(name, model, run, hist, data: TensorData) -> None:
+def _unscaled_test_error(name: str, model: torch.nn.Module, run: dict, hist: InMemoryHistory,
+                         data: TensorData) -> None:
     if name != "paper":
         return
     drops = [m for m in model.modules() if isinstance(m, PaperDropout)]
     saved = [m.p for m in drops]
     for m in drops:
         m.p = 0.0  # identity at test time: no 0.5 scaling
-    mean = torch.tensor(hist["mean"], device=data.test_x.device)
-    std = torch.tensor(hist["std"], device=data.test_x.device)
+    mean = torch.tensor(hist.mean, device=data.test_x.device)
+    std = torch.tensor(hist.std, device=data.test_x.device)
     run["test_error_without_scaling"] = evaluate_in_memory(model, data.test_x, data.test_y, mean, std)
     for m, p in zip(drops, saved):
         m.p = p

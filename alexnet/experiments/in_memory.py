@@ -1,12 +1,14 @@
 """A small training loop on in-memory tensors for the CIFAR-10 ablations (Sections 3.1-4.2).
 
 Everything stays on one device: the uint8 images, the augmentation (:mod:`.tensors`), the model
-and the paper's SGD update (:class:`alexnet.PaperSGD`, Section 5). The loop records
+and the paper's SGD update (:class:`alexnet.PaperSGD`, Section 5). The loop records, in the
+history schema of both training loops (:class:`alexnet.training.history.EpochRecord`, one per check),
 
-* the running training error over each ``1 / checks_per_epoch`` of an epoch (what Figure 1 plots:
-  the error on the mini-batches as they are trained on), so "epochs until 25% training error" has
-  a resolution finer than one epoch;
-* the test error after every epoch (centre patch at test time when training used crops);
+* the running training error and loss over each ``1 / checks_per_epoch`` of an epoch (what Figure 1
+  plots: the error on the mini-batches as they are trained on), so "epochs until 25% training
+  error" has a resolution finer than one epoch;
+* the test error after every epoch (centre patch at test time when training used crops), as the
+  records' ``val_top1_error`` (CIFAR-10's test set is the held-out set here);
 * at the end, the error on (a subset of) the *training* images with test-time preprocessing and
   the network in evaluation mode -- the overfitting gap is test error minus this.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -25,9 +27,10 @@ from torch import nn
 
 from ..evaluate import topk_hits
 from ..optim import PaperSGD
+from ..training.history import EpochRecord
 from .tensors import TensorData, centre_crop, channel_stats, normalise, pca_lighting, random_crop_flip, rgb_pca
 
-__all__ = ["InMemoryConfig", "fit_in_memory", "evaluate_in_memory"]
+__all__ = ["InMemoryConfig", "InMemoryHistory", "fit_in_memory", "evaluate_in_memory"]
 
 
 @dataclass
@@ -47,6 +50,38 @@ class InMemoryConfig:
     train_eval_size: int = 10000     # training images scored at the end (eval mode, no augmentation)
     input_norm: str = "standardise"  # per-channel (x - mean) / std; "centre": x - mean (the paper's raw RGB)
     channels_last: bool = True       # memory layout only (same function); about 2x faster on CPUs
+
+
+@dataclass
+class InMemoryHistory:
+    """What :func:`fit_in_memory` measured.
+
+    ``records`` holds one :class:`~alexnet.training.history.EpochRecord` per check (the running
+    training error and loss of the batches since the previous check; the test error, as
+    ``val_top1_error``, at epoch ends and at the last step). ``epochs_to_target`` is the epoch of
+    the first check at or below ``target_train_error`` (``None``: not reached); ``final_train_error``
+    is measured in evaluation mode on training images; ``mean`` and ``std`` are the per-channel input
+    normalisation used.
+    """
+
+    records: list[EpochRecord]
+    epochs_to_target: float | None
+    diverged: bool
+    final_test_error: float
+    final_train_error: float
+    epochs_trained: float
+    seconds: float
+    mean: list[float]
+    std: list[float]
+    seed: int
+
+    def train_curve(self) -> list[list[float]]:
+        """``[[epoch, running training error, running loss], ...]``, one per check (Figure 1's curve)."""
+        return [[r.epoch, r.train_top1_error, r.train_loss] for r in self.records]
+
+    def test_curve(self) -> list[list[float]]:
+        """``[[epoch, test error, seconds since the start], ...]``, one per test-set evaluation."""
+        return [[r.epoch, r.val_top1_error, r.wall_time_s] for r in self.records if r.val_top1_error is not None]
 
 
 @torch.no_grad()
@@ -76,13 +111,9 @@ def _layout(model: nn.Module) -> torch.memory_format:
 
 
 def fit_in_memory(model: nn.Module, data: TensorData, cfg: InMemoryConfig, *, seed: int = 0,
-          device: str | torch.device = "cpu", progress: bool = False, desc: str = "") -> dict:
-    """Train ``model`` on ``data`` (already on ``device``) as ``cfg`` says; returns the history.
-
-    The result holds ``chunks`` (epoch, running train error, running loss), ``epochs``
-    (epoch, test error, seconds), ``epochs_to_target`` (``None`` if not reached),
-    ``final_test_error``, ``final_train_error`` (eval mode), ``diverged``, ``seconds``.
-    """
+          device: str | torch.device = "cpu", progress: bool = False, desc: str = "") -> InMemoryHistory:
+    """Train ``model`` on ``data`` (already on ``device``) as ``cfg`` says; returns the history
+    (:class:`InMemoryHistory`: one record per check, the epochs to the target, the final errors)."""
     device = torch.device(device)
     torch.manual_seed(seed)
     gen = torch.Generator(device=device)
@@ -109,8 +140,9 @@ def fit_in_memory(model: nn.Module, data: TensorData, cfg: InMemoryConfig, *, se
     cpe = max(1, min(cfg.checks_per_epoch, steps_per_epoch))
     marks = {round(steps_per_epoch * (j + 1) / cpe) % steps_per_epoch for j in range(cpe)}
     drop_step = round(cfg.lr_drop_at * total_steps) if cfg.lr_drop_at else None
-    hist: dict = {"chunks": [], "epochs": [], "epochs_to_target": None, "diverged": False,
-                  "config": asdict(cfg), "seed": seed}
+    records: list[EpochRecord] = []
+    epochs_to_target: float | None = None
+    diverged = False
     wrong = torch.zeros((), device=device)
     loss_sum = torch.zeros((), device=device)
     seen = 0
@@ -149,28 +181,31 @@ def fit_in_memory(model: nn.Module, data: TensorData, cfg: InMemoryConfig, *, se
             bar.update(1)
         if step % steps_per_epoch in marks or step == total_steps:
             err, mean_loss = float(wrong) / seen, float(loss_sum) / seen
-            epoch = step / steps_per_epoch
-            hist["chunks"].append([round(epoch, 4), err, mean_loss])
+            epoch = round(step / steps_per_epoch, 4)
+            diverged = not math.isfinite(mean_loss)
+            test_err = None
+            if not diverged and (step % steps_per_epoch == 0 or step == total_steps):
+                test_err = evaluate_in_memory(model, data.test_x, data.test_y, mean, std, cfg.crop)
+            records.append(EpochRecord(
+                epoch=epoch, step=step, lr=opt.param_groups[0]["lr"], train_loss=mean_loss, train_top1_error=err,
+                train_top5_error=None, val_loss=None, val_top1_error=test_err, val_top5_error=None,
+                wall_time_s=round(time.perf_counter() - start, 3)))
             wrong.zero_(), loss_sum.zero_()
             seen = 0
-            if not math.isfinite(mean_loss):
-                hist["diverged"] = True
+            if diverged:
                 break
-            if (cfg.target_train_error is not None and hist["epochs_to_target"] is None
-                    and err <= cfg.target_train_error):
-                hist["epochs_to_target"] = round(epoch, 4)
-            if step % steps_per_epoch == 0 or step == total_steps:
-                test_err = evaluate_in_memory(model, data.test_x, data.test_y, mean, std, cfg.crop)
-                hist["epochs"].append([round(epoch, 4), test_err, round(time.perf_counter() - start, 3)])
-            if hist["epochs_to_target"] is not None:
+            if cfg.target_train_error is not None and epochs_to_target is None and err <= cfg.target_train_error:
+                epochs_to_target = epoch
+            if epochs_to_target is not None:
                 break
     if bar is not None:
         bar.close()
     sel = torch.arange(0, n, max(1, n // max(1, cfg.train_eval_size)), device=device)[:cfg.train_eval_size]
-    hist["final_test_error"] = (hist["epochs"][-1][1] if hist["epochs"] and hist["epochs"][-1][0] == hist["chunks"][-1][0]
-                                else evaluate_in_memory(model, data.test_x, data.test_y, mean, std, cfg.crop))
-    hist["final_train_error"] = evaluate_in_memory(model, data.train_x[sel], data.train_y[sel], mean, std, cfg.crop)
-    hist["epochs_trained"] = hist["chunks"][-1][0] if hist["chunks"] else 0.0
-    hist["seconds"] = round(time.perf_counter() - start, 3)
-    hist["mean"], hist["std"] = mean.tolist(), std.tolist()
-    return hist
+    last = records[-1] if records else None
+    final_test_error = (last.val_top1_error if last is not None and last.val_top1_error is not None
+                        else evaluate_in_memory(model, data.test_x, data.test_y, mean, std, cfg.crop))
+    final_train_error = evaluate_in_memory(model, data.train_x[sel], data.train_y[sel], mean, std, cfg.crop)
+    return InMemoryHistory(
+        records=records, epochs_to_target=epochs_to_target, diverged=diverged, final_test_error=final_test_error,
+        final_train_error=final_train_error, epochs_trained=last.epoch if last is not None else 0.0,
+        seconds=round(time.perf_counter() - start, 3), mean=mean.tolist(), std=std.tolist(), seed=seed)

@@ -76,10 +76,10 @@ def _run(act: str, lr: float, epochs: float, seed: int, s: dict, data: TensorDat
         torch.manual_seed(seed)
         h = fit_in_memory(CifarNet(**net), data, cfg, seed=seed, device=device, progress=progress,
                   desc=f"{act} lr={lr} seed={seed}")
-        return {"activation": act, "lr": lr, "seed": seed, "epochs_to_target": h["epochs_to_target"],
-                "epochs_trained": h["epochs_trained"], "cap_epochs": epochs, "diverged": h["diverged"],
-                "curve": h["chunks"], "test_curve": h["epochs"], "seconds": h["seconds"],
-                "final_test_error": h["final_test_error"]}
+        return {"activation": act, "lr": lr, "seed": seed, "epochs_to_target": h.epochs_to_target,
+                "epochs_trained": h.epochs_trained, "cap_epochs": epochs, "diverged": h.diverged,
+                "curve": h.train_curve(), "test_curve": h.test_curve(), "seconds": h.seconds,
+                "final_test_error": h.final_test_error}
 
     return records.run({"activation": act, "lr": lr, "seed": seed, "net": net, "train": asdict(cfg)}, one)
 

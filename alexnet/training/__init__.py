@@ -2,6 +2,7 @@
 
 * :mod:`.config`: :class:`TrainConfig` (every setting, the paper's values as defaults), presets, profiles;
 * :mod:`.loop`: :func:`train`, the loop itself (run folders, exact resume, several GPUs);
+* :mod:`.history`: :class:`EpochRecord`, the one history schema of both training loops;
 * :mod:`.checkpoint`: atomic checkpoints and :func:`load_model`;
 * :mod:`.sampler`: data order and augmentation as functions of the position in the run;
 * :mod:`.schedule`: the learning rate divided by 10 on a plateau;
@@ -11,7 +12,8 @@ The in-memory loop of the CIFAR-10 ablations is :func:`alexnet.experiments.in_me
 """
 from .checkpoint import load_model
 from .config import TRAINING_PROFILES, TrainConfig, load_preset, preset_names
+from .history import EpochRecord
 from .loop import TIMING_KEYS, NonFiniteLossError, read_metrics, train
 
 __all__ = ["TrainConfig", "train", "read_metrics", "load_model", "load_preset", "preset_names", "TIMING_KEYS",
-           "NonFiniteLossError", "TRAINING_PROFILES"]
+           "NonFiniteLossError", "TRAINING_PROFILES", "EpochRecord"]
