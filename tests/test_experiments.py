@@ -226,7 +226,7 @@ def test_experiment_writes_json_with_provenance_and_verdict(no_data, name, extra
         assert saved["provenance"][key], key
     assert saved["paper_claim"].startswith('"') and saved["verdict"] in ("agrees", "disagrees", "inconclusive")
     assert saved["agrees_with_paper"] is (saved["verdict"] == "agrees")
-    assert saved["settings"]["seeds"] == 2 and r["path"] == str(out)
+    assert saved["settings"]["seeds"] == 2 and r.path == out
     if name == "relu_tanh":
         assert set(saved["best_lr"]) == {"relu", "tanh"} and len(saved["tuning"]) == 3
         assert {"mean", "std", "n"} <= set(saved["speedup"])

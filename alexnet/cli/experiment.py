@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     done, made = result.progress, result.provenance
     print(f"{done.records} runs recorded, {done.trained_now} of them trained by this command")
     print(f"{result.experiment} ({result.profile}, {made.device}, {made.wall_seconds:.0f} s): {result.verdict} -- "
-          f"{result.explanation}")
+          f"{result.claim.explanation}")
     if result.data.synthetic:
         print("NOTE: ran on GENERATED data (no CIFAR-10 found); the numbers say nothing about the paper")
     print(f"wrote {result.path}")
