@@ -360,7 +360,7 @@ def tuning_figure(r: ExperimentResult):
         ax.set(title="ReLU" if act == "relu" else "tanh", xlabel="Epochs", ylim=(0, 1))
         ax.set_xlim(left=0)
         if runs:
-            ax.legend(frameon=False, title="learning rate", loc="lower left")
+            ax.legend(frameon=False, title="learning rate", loc="upper right", fontsize="small")
     axes[0].set_ylabel("Training error rate")
     fig.tight_layout()
     return fig
