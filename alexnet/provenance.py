@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def git_commit(root: Path = ROOT) -> str:
-    """``git rev-parse HEAD`` of the checkout, ``-dirty`` appended when tracked files have changes.
+    """``git rev-parse HEAD`` of the checkout, ``-dirty`` appended when tracked files outside
+    ``results/`` have changes.
 
     Without git (a copy of the working tree on another machine) ``$ALEXNET_GIT_COMMIT``, else
     ``unknown``.
@@ -47,8 +48,9 @@ def git_commit(root: Path = ROOT) -> str:
                               timeout=10)
         if head.returncode != 0 or not head.stdout.strip():
             return fallback
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        # results/ is left out: an experiment rewrites its own committed result while it runs
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results"], capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return fallback
     return head.stdout.strip() + ("-dirty" if dirty else "")

@@ -59,3 +59,24 @@ def test_every_committed_result_holds_the_one_shape():
         assert Provenance.from_dict(prov, str(where)).device, where
         seen += 1
     assert seen >= 8
+
+
+def test_a_rewritten_result_does_not_make_the_checkout_dirty(tmp_path):
+    import subprocess
+
+    from alexnet.provenance import git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "x.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "m")
+    assert not git_commit(tmp_path).endswith("-dirty")
+    (tmp_path / "results" / "x.json").write_text('{"a": 1}')  # an experiment rewriting its own result
+    assert not git_commit(tmp_path).endswith("-dirty")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path).endswith("-dirty")
