@@ -51,8 +51,49 @@ def test_momentum_buffer_untouched_by_a_reduction():
     assert torch.equal(opt.state[p]["momentum_buffer"], v)
 
 
+def _stepped(schedule):
+    opt = schedule.optimizer
+    opt.param_groups[0]["params"][0].grad = torch.zeros(2)
+    opt.step()  # as in training: the optimiser steps before the schedule does
+    return schedule
+
+
+def _hand_rule(errors, patience, max_reductions, lr=0.01, factor=0.1):
+    """Section 5's rule written out: the rates a plateau schedule must give, epoch by epoch."""
+    best, bad, drops, lrs = float("inf"), 0, 0, []
+    for err in errors:
+        best, bad = (err, 0) if err < best else (best, bad + 1)
+        if bad >= patience and drops < max_reductions:
+            lr, bad, drops = lr * factor, 0, drops + 1
+        lrs.append(lr)
+    return lrs
+
+
+def test_plateau_on_torch_gives_the_rates_of_the_hand_written_rule():
+    g = torch.Generator().manual_seed(0)
+    for patience in (1, 2, 3):
+        errors = (torch.rand(40, generator=g) * 0.1 + torch.linspace(0.9, 0.3, 40)).tolist()
+        s = PlateauSchedule(_opt(), patience=patience, max_reductions=3)
+        got = []
+        for err in errors:
+            s.step(err)
+            got.append(s.lr)
+        assert got == _hand_rule(errors, patience, 3)  # the same floats, not just close
+
+
+def test_schedule_states_written_before_the_torch_schedulers_still_load():
+    s = PlateauSchedule(_opt(), patience=2)
+    s.load_state_dict({"kind": "plateau", "best": 0.5, "bad_epochs": 1, "cooldown_left": 0, "reductions": 2})
+    assert s.step(0.6) and s.reductions == 3 and s.lr == pytest.approx(0.001)
+    assert not any(s.step(0.9) for _ in range(6))  # three reductions at most
+    assert s.state_dict() == {"kind": "plateau", "best": 0.5, "bad_epochs": 0, "cooldown_left": 0, "reductions": 3}
+    t = _stepped(StepSchedule(_opt(), step_size=2, max_reductions=3))
+    t.load_state_dict({"kind": "step", "epochs": 3, "reductions": 1})
+    assert t.step() and t.lr == pytest.approx(0.001) and t.state_dict() == {"kind": "step", "epochs": 4, "reductions": 2}
+
+
 def test_step_schedule_and_errors():
-    s = StepSchedule(_opt(), step_size=2, max_reductions=1)
+    s = _stepped(StepSchedule(_opt(), step_size=2, max_reductions=1))
     assert [s.step() for _ in range(6)] == [False, True, False, False, False, False]
     with pytest.raises(ValueError, match="patience"):
         PlateauSchedule(_opt(), patience=0)

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["cache_dir", "stats_dir", "atomic_write_bytes", "hash_strings"]
+__all__ = ["cache_dir", "stats_dir", "hash_strings"]
 
 
 def cache_dir() -> Path:
@@ -53,17 +53,3 @@ def hash_strings(items) -> str:
         h.update(str(item).encode())
         h.update(b"\n")
     return h.hexdigest()[:16]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -11,13 +11,13 @@ re-encoded: reading a packed image gives exactly the bytes of the original file.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import AlexNetError
+from ..files import atomic_open
 
 __all__ = ["pack_folder", "PackedSplit", "read_packed", "is_packed"]
 
@@ -67,10 +67,8 @@ def pack_folder(src: str | Path, out: str | Path, splits: tuple[str, ...] = ("tr
     if classes is None:
         raise AlexNetError(f"{src} holds none of the splits {', '.join(splits)} (expected {src}/train/<class>/...)")
     arrays["classes"] = np.asarray(classes)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)  # uncompressed: JPEG bytes do not compress
-    os.replace(tmp, out)
+    with atomic_open(out, "wb") as f:
+        np.savez(f, **arrays)  # uncompressed: JPEG bytes do not compress
     return out
 
 

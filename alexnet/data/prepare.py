@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import AlexNetError
+from ..files import atomic_write
 from .folders import SYNSET_FILES, list_classes
 from .images import BadImageError, is_image_file, load_image, resize_centre_crop
 from .loader import default_workers
@@ -72,18 +71,10 @@ def _work(job: tuple[Path, Path, int, int]) -> tuple[str, str | None]:
         img = resize_centre_crop(load_image(source), size)
     except BadImageError as err:
         return "bad", str(err)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            data = encode_jpeg(img, quality=quality).numpy().tobytes()
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        data = encode_jpeg(img, quality=quality).numpy().tobytes()
+    atomic_write(target, data)
     return "written", None
 
 

@@ -24,7 +24,8 @@ import torch
 from torch import Tensor
 
 from ..provenance import utc_now
-from .cache import atomic_write_bytes, hash_strings, stats_dir
+from ..files import atomic_write
+from .cache import hash_strings, stats_dir
 
 __all__ = ["IMAGENET_PCA", "IMAGENET_MEAN_RGB", "PCAStats", "mean_image", "pca_stats", "align_signs"]
 
@@ -77,8 +78,8 @@ def _load_cached(path: Path):
 def _save(path: Path, payload: dict, record: dict) -> None:
     buf = io.BytesIO()
     torch.save(payload, buf)
-    atomic_write_bytes(path, buf.getvalue())
-    atomic_write_bytes(path.with_suffix(".json"), (json.dumps(record, indent=2) + "\n").encode())
+    atomic_write(path, buf.getvalue())
+    atomic_write(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
 
 
 def mean_image(raw, root: Path, *, workers: int | None = None, progress: bool = False) -> Tensor:

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..errors import AlexNetError
+from ..files import atomic_open
 from ..model import AlexNet
 
 __all__ = [
@@ -91,9 +92,9 @@ class _PausingWriter(io.RawIOBase):
 
 
 def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> Path:
-    """Write ``state`` to ``path`` atomically (temporary file, fsync, :func:`os.replace`)."""
+    """Write ``state`` to ``path`` atomically (:func:`alexnet.files.atomic_open`: temporary file,
+    fsync, :func:`os.replace`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     global _writes
     _writes += 1
     tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}-{_writes}")
@@ -101,24 +102,8 @@ def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> Path:
     at = os.environ.get(WRITE_DELAY_AT_ENV)
     if at and int(at) != _writes:
         delay = 0.0
-    try:
-        with open(tmp, "wb") as f:
-            target = _PausingWriter(f, 1, delay) if delay > 0 else f
-            torch.save(dict(state), target)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+    with atomic_open(path, "wb", tmp=tmp, fsync=True) as f:
+        torch.save(dict(state), _PausingWriter(f, 1, delay) if delay > 0 else f)
     return path
 
 
