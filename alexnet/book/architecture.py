@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import AlexNetError
 from ..model import AlexNet
+from ..provenance import resolve_device
 
 __all__ = ["ARCHITECTURE_PROFILES", "placement_devices", "placement_check"]
 
@@ -17,16 +19,23 @@ ARCHITECTURE_PROFILES = {
 }
 
 
-def placement_devices(spec: str) -> tuple[str, str]:
-    """``"auto"`` -> two GPUs if present, else CPU + GPU, else CPU + CPU; or ``"a,b"`` literally."""
+def placement_devices(spec: str, what: str = "parameter 'devices'") -> tuple[str, str]:
+    """``"auto"`` -> two GPUs if present, else CPU + GPU, else CPU + CPU; or ``"a,b"`` literally.
+
+    Section 3.2 puts one tower on each GPU. A device that is no device name, or that this machine
+    lacks (CUDA without a GPU, ``cuda:3`` with fewer GPUs), raises :class:`AlexNetError` naming
+    ``what``, before any tower is moved.
+    """
     if spec == "auto":
         n = torch.cuda.device_count()
         return ("cuda:0", "cuda:1") if n >= 2 else ("cpu", "cuda:0") if n == 1 else ("cpu", "cpu")
-    parts = tuple(p.strip() for p in spec.split(","))
+    parts = tuple(p.strip() for p in str(spec).split(","))
     if len(parts) != 2 or not all(parts):
-        raise ValueError(f"devices must be 'auto' or two comma-separated devices like 'cpu,cuda:0', got {spec!r}")
-    for p in parts:
-        torch.device(p)  # raises on a malformed name
+        raise AlexNetError(f"{what} must be 'auto' or two comma-separated devices like 'cpu,cuda:0', got {spec!r}")
+    for part in parts:
+        device = resolve_device(part, what)
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise AlexNetError(f"{what} {part}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return parts  # type: ignore[return-value]
 
 

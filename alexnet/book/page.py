@@ -1,17 +1,16 @@
 """What a chapter of the book calls: one set-up call, the package's code on the page, captioned
 figures, and the words that say which data, profile and device a page's numbers come from.
 
-A chapter (``notebooks/<chapter>.md``) starts with a cell kept out of the rendered page::
+A chapter (``notebooks/<chapter>.md``) opens with its ``parameters`` cell (papermill's), followed
+by one cell kept out of the rendered page::
 
-    import importlib.util, os, subprocess, sys
-    if importlib.util.find_spec("alexnet") is None:  # Binder or Colab without the package
-        ...  # clone the repository and install it (see any chapter)
     import alexnet.book
     alexnet.book.setup()
 
 and then uses :func:`show_code` where the paper describes what the code implements,
 :func:`figure` with a ``{glue:figure}`` directive for every figure, and :func:`say_data` beside
-the numbers of a run.
+the numbers of a run. Where the package is missing (Colab, Binder), the build puts the one cell
+that installs it into the executed copy (:mod:`alexnet.book.build`); the source has none.
 """
 from __future__ import annotations
 
@@ -19,6 +18,8 @@ import inspect
 import re
 import textwrap
 from typing import Any
+
+from ..errors import AlexNetError
 
 #: Characters of a code or output line that fit the page at 1400 px (code is set at 12 px).
 LINE_WIDTH = 100
@@ -34,13 +35,93 @@ MIN_TEXT_PX = 10.0
 META = "alexnet"
 
 
-def setup() -> None:
-    """Prepare a chapter's kernel: figures sized for the page, output lines within its width.
+#: The first line of the cell papermill injects after a notebook's ``parameters`` cell (Python).
+INJECTED_HEADER = "# Parameters"
 
-    Matplotlib draws figures :data:`PAGE_INCHES` wide at :data:`DPI` with 10-point text, so that
-    text is about 14 px on the page; pandas, numpy and torch print at most :data:`LINE_WIDTH`
-    characters a line.
+
+class ParameterError(AlexNetError):
+    """A parameter given to a chapter (``papermill -p NAME VALUE``) that its parameters cell lacks."""
+
+
+def assigned_names(source: str) -> list[str]:
+    """The names a cell of plain assignments binds, in order (a parameters cell, papermill's cell)."""
+    import ast
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def unknown_parameters(cells: list[str]) -> tuple[list[str], list[str]]:
+    """``(unknown, declared)`` for the sources of the cells run before the set-up call, last last.
+
+    When the last of them is papermill's injected cell (it starts with :data:`INJECTED_HEADER`), the
+    one before it is the chapter's parameters cell: a name papermill set that the parameters cell
+    does not is unknown. Without an injected cell, nothing is unknown.
     """
+    if len(cells) < 2 or cells[-1].splitlines()[:1] != [INJECTED_HEADER]:
+        return [], []
+    declared = assigned_names(cells[-2])
+    return [name for name in assigned_names(cells[-1]) if name not in declared], declared
+
+
+def check_parameters(cells: list[str] | None = None) -> None:
+    """Raise :class:`ParameterError` naming each parameter papermill gave that the chapter lacks.
+
+    Papermill itself only warns about an unknown name (``-p input_sise 227``) and runs the chapter
+    with the default; the set-up cell that follows the parameters cell stops it instead. ``cells``
+    defaults to the kernel's input history without the running cell.
+    """
+    if cells is None:
+        shell = _shell()
+        if shell is None:
+            return
+        cells = list(shell.history_manager.input_hist_raw[1:-1])
+    unknown, declared = unknown_parameters(cells)
+    if unknown:
+        raise ParameterError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                             f"(papermill -p); this chapter's parameters are {', '.join(declared)}")
+
+
+def _shell():
+    """The running IPython shell, or ``None`` (no IPython, or not in a notebook)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def _one_line_errors(shell) -> None:
+    """Show an :class:`AlexNetError` raised in a chapter as its one-line message, no traceback."""
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        line = f"{etype.__name__}: {value}"
+        shell._showtraceback(etype, value, [line])  # where IPython and ipykernel show a traceback
+        return [line]
+
+    shell.set_custom_exc((AlexNetError,), show)
+
+
+def setup() -> None:
+    """Prepare a chapter's kernel: parameters checked, figures sized for the page, short lines.
+
+    Called in the cell right after the chapter's parameters cell: a parameter papermill was given
+    that the parameters cell does not declare stops the chapter (:func:`check_parameters`), and an
+    :class:`AlexNetError` (a bad parameter value) is shown as one line. Matplotlib draws figures
+    :data:`PAGE_INCHES` wide at :data:`DPI` with 10-point text, so that text is about 14 px on the
+    page; pandas, numpy and torch print at most :data:`LINE_WIDTH` characters a line.
+    """
+    shell = _shell()
+    if shell is not None:
+        _one_line_errors(shell)
+    check_parameters()
     import matplotlib as mpl
     import numpy as np
 
@@ -60,9 +141,6 @@ def setup() -> None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
         set_matplotlib_formats("png")
-        from IPython import get_ipython
-
-        shell = get_ipython()
         if shell is not None:  # the inline backend's own rc would override the dpi above
             shell.run_line_magic("config", f"InlineBackend.rc = {{'figure.dpi': {DPI}, 'savefig.dpi': {DPI}}}")
     except ImportError:  # not in a notebook
