@@ -12,9 +12,11 @@ from alexnet.book.page import LINE_WIDTH, figure, say_data, setup, show_code, sh
 
 HEADER = """---
 jupytext:
+  notebook_metadata_filter: -jupytext.text_representation.jupytext_version
   text_representation:
     extension: .md
     format_name: myst
+    format_version: 0.13
 kernelspec:
   display_name: AlexNet (.venv)
   language: python
@@ -24,17 +26,17 @@ kernelspec:
 GOOD_CELLS = """
 # A chapter
 
-```{code-cell}
+```{code-cell} ipython3
+:tags: [parameters, remove-cell]
+
+profile = "ci"
+```
+
+```{code-cell} ipython3
 :tags: [remove-cell]
 
 import alexnet.book
 alexnet.book.setup()
-```
-
-```{code-cell}
-:tags: [parameters]
-
-profile = "ci"
 ```
 """
 
@@ -65,7 +67,7 @@ def test_a_generated_chapter_is_refused(tmp_path):
 
 def test_source_rules(tmp_path):
     wide = "x = 1  # " + "y" * LINE_WIDTH
-    text = HEADER.replace("name: alexnet", "name: python3") + GOOD_CELLS.replace("[parameters]", "[other]") + (
+    text = HEADER.replace("name: alexnet", "name: python3") + GOOD_CELLS.replace("[parameters, remove-cell]", "[other]") + (
         f"\n```{{code-cell}}\n{wide}\n```\n\nAs issue 11 said, the last session fixed it.\n\n"
         f"```bash\n{wide}\n```\n")
     problems = "\n".join(check_source(_source(tmp_path, text)))
@@ -77,14 +79,29 @@ def test_source_rules(tmp_path):
 
 def test_a_hidden_wide_cell_and_a_directive_are_allowed(tmp_path):
     wide = "x = 1  # " + "y" * LINE_WIDTH
-    text = HEADER + GOOD_CELLS + (f"\n```{{code-cell}}\n:tags: [remove-input]\n\n{wide}\n```\n\n"
+    text = HEADER + GOOD_CELLS + (f"\n```{{code-cell}} ipython3\n:tags: [remove-input]\n\n{wide}\n```\n\n"
                                   f"```{{note}}\n{wide}\n```\n")
     assert check_source(_source(tmp_path, text)) == []
 
 
-def test_no_setup_cell_is_named(tmp_path):
-    text = HEADER + GOOD_CELLS.replace("[remove-cell]", "[hide-input]")
-    assert "no hidden set-up cell" in check_source(_source(tmp_path, text))[0]
+def test_the_setup_cell_follows_the_hidden_parameters_cell(tmp_path):
+    text = HEADER + GOOD_CELLS.replace("[remove-cell]\n\nimport", "[hide-input]\n\nimport")
+    assert "not the hidden set-up cell" in check_source(_source(tmp_path, text))[0]
+    shown = HEADER + GOOD_CELLS.replace("[parameters, remove-cell]", "[parameters]")
+    assert "parameters cell is shown on the page" in check_source(_source(tmp_path, shown))[0]
+    first, second = GOOD_CELLS.split("\n\n```{code-cell} ipython3\n:tags: [remove-cell]")
+    swapped = HEADER + "\n```{code-cell} ipython3\n:tags: [remove-cell]" + second + first
+    assert any("not the hidden set-up cell" in p for p in check_source(_source(tmp_path, swapped)))
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda t: t.replace("{code-cell} ipython3", "{code-cell}"), "with a kernel connected"),
+    (lambda t: t.replace("kernelspec:", "mystnb:\n  render_markdown_format: myst\nkernelspec:"), "when it is saved"),
+    (lambda t: t.replace("---\n\n# A chapter", "---\n\n\n# A chapter"), "when it is saved"),
+])
+def test_a_source_jupytext_would_rewrite_is_named(tmp_path, edit, said):
+    problems = check_source(_source(tmp_path, edit(HEADER + GOOD_CELLS)))
+    assert any("jupytext rewrites this file" in p and said in p for p in problems), problems
 
 
 # --- executed notebooks --------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """What every page of the book must satisfy, as functions that return the problems they find.
 
 * :func:`check_source`: a chapter's source (``notebooks/<chapter>.md``): a MyST Markdown notebook
-  with the project's kernel, one ``parameters`` cell, the hidden set-up cell, code lines that fit
-  the page, no words about how the project itself is developed.
+  with the project's kernel, one hidden ``parameters`` cell followed by the hidden set-up cell,
+  text that jupytext's round trip (a JupyterLab save) leaves unchanged, code lines that fit the
+  page, no words about how the project itself is developed.
 * :func:`check_notebook`: the executed chapter: no error, no traceback, no output line wider than
   the page, no warning printed to a stream (warnings are admonitions in the page's text), no
   folder of the machine that built it, figures whose text is legible at page width.
@@ -18,7 +19,14 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .page import LINE_WIDTH, META, MIN_TEXT_PX, PAGE_PX
+from .page import INJECTED_HEADER, LINE_WIDTH, META, MIN_TEXT_PX, PAGE_PX
+
+#: What a running Python kernel puts in a notebook's metadata (ipykernel's ``language_info``).
+KERNEL_LANGUAGE_INFO = {
+    "name": "python", "version": "3.11.0", "mimetype": "text/x-python", "file_extension": ".py",
+    "codemirror_mode": {"name": "ipython", "version": 3}, "pygments_lexer": "ipython3",
+    "nbconvert_exporter": "python",
+}
 
 #: Phrases about the project's own development, which no page may contain.
 DEVELOPMENT_WORDS = re.compile(
@@ -69,6 +77,43 @@ def _fenced_lines(markdown: str) -> list[str]:
     return out
 
 
+def _parameter_cells(code: list, name: str) -> list[str]:
+    """The parameters cell comes first and off the page; the hidden set-up call right after it
+    (where it sees the cell papermill injects between them, :func:`alexnet.book.page.check_parameters`)."""
+    params = [i for i, c in enumerate(code) if "parameters" in _tags(c)]
+    if len(params) != 1:
+        return [f"{name}: {len(params)} cells tagged 'parameters', expected one"]
+    i = params[0]
+    problems = []
+    if not _tags(code[i]) & HIDDEN_INPUT:
+        problems.append(f"{name}: the parameters cell is shown on the page (tag it remove-cell)")
+    after = code[i + 1] if i + 1 < len(code) else None
+    if after is None or "alexnet.book.setup()" not in after.source or "remove-cell" not in _tags(after):
+        problems.append(f"{name}: the code cell after the parameters cell is not the hidden set-up cell "
+                        "(tag remove-cell) calling alexnet.book.setup()")
+    if code[i].source.splitlines()[:1] == [INJECTED_HEADER]:
+        problems.append(f"{name}: the parameters cell starts like papermill's injected cell ({INJECTED_HEADER!r})")
+    return problems
+
+
+def _round_trip(text: str, nb, name: str) -> list[str]:
+    """JupyterLab saves a chapter through jupytext: the source must be what jupytext writes, with
+    and without a kernel's ``language_info`` (else opening a chapter rewrites it)."""
+    import copy
+
+    import jupytext
+
+    problems = []
+    for label, info in (("", None), (" with a kernel connected", KERNEL_LANGUAGE_INFO)):
+        copied = copy.deepcopy(nb)
+        if info:
+            copied.metadata["language_info"] = dict(info)
+        if jupytext.writes(copied, fmt="md:myst") != text:
+            problems.append(f"{name}: jupytext rewrites this file when it is saved{label} "
+                            "(write fences as ```{code-cell} ipython3, no keys jupytext drops)")
+    return problems
+
+
 def check_source(path: Path) -> list[str]:
     """Problems of a chapter's source ``path`` (must be ``notebooks/<chapter>.md``)."""
     import jupytext
@@ -90,11 +135,8 @@ def check_source(path: Path) -> list[str]:
     if kernel != "alexnet":
         problems.append(f"{name}: kernelspec {kernel!r}, expected 'alexnet'")
     code = [c for c in nb.cells if c.cell_type == "code"]
-    params = [c for c in code if "parameters" in _tags(c)]
-    if len(params) != 1:
-        problems.append(f"{name}: {len(params)} cells tagged 'parameters', expected one")
-    if not any("alexnet.book.setup()" in c.source and "remove-cell" in _tags(c) for c in code):
-        problems.append(f"{name}: no hidden set-up cell (tag remove-cell) calling alexnet.book.setup()")
+    problems += _parameter_cells(code, name)
+    problems += _round_trip(text, nb, name)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             if not (_tags(cell) & HIDDEN_INPUT):
