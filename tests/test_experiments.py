@@ -224,7 +224,7 @@ def test_experiment_writes_json_with_provenance_and_verdict(no_data, name, extra
     assert saved["data"]["synthetic"] is True and "SYNTHETIC" in saved["data"]["description"]
     for key in ("command", "git_commit", "device", "date", "wall_seconds"):
         assert saved["provenance"][key], key
-    assert saved["paper_claim"].startswith('"') and saved["verdict"] in ("agrees", "disagrees", "inconclusive")
+    assert saved["paper_claim"].startswith('"') and saved["verdict"] in ("agrees", "disagrees", "equivalent", "inconclusive")
     assert saved["agrees_with_paper"] is (saved["verdict"] == "agrees")
     assert saved["settings"]["seeds"] == 2 and r.path == out
     if name == "relu_tanh":
@@ -311,8 +311,10 @@ run("lrn", "ci", out=sys.argv[1], device="cpu", resume=True, train_per_class=6, 
 
 
 def _records(path: Path) -> list[dict]:
+    """The records of the LRN experiment at ``path`` and of the baseline it shares (beside it)."""
     out = []
-    for line in path.read_text().splitlines():
+    shared = path.with_name("cifar_baseline." + path.name)
+    for line in path.read_text().splitlines() + (shared.read_text().splitlines() if shared.exists() else []):
         r = json.loads(line)
         rec = dict(r["record"])
         rec.pop("seconds")
@@ -333,15 +335,20 @@ def test_a_killed_experiment_continues_and_ends_with_the_records_of_an_unstopped
     subprocess.run([sys.executable, "-c", _KILLABLE, str(whole)], check=True, env=env, cwd=ROOT, timeout=600)
     cut = no_data / "cut" / "lrn.json"
     recs = cut.with_name("lrn.records.jsonl")
+    shared = cut.with_name("cifar_baseline.lrn.records.jsonl")  # the with-LRN baseline's runs
+
+    def count() -> int:
+        return sum(f.read_text().count("\n") for f in (recs, shared) if f.exists())
+
     proc = subprocess.Popen([sys.executable, "-c", _KILLABLE, str(cut)], env=env, cwd=ROOT)
     deadline = time.monotonic() + 600
-    while not (recs.exists() and recs.read_text().count("\n") >= 2):
+    while count() < 2:
         assert proc.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    kept = recs.read_text().count("\n")
+    kept = count()
     partial = json.loads(cut.read_text())  # the partial result written after a finished run
     assert partial["progress"]["complete"] is False and kept - 1 <= partial["progress"]["records"] <= kept
     assert 2 <= kept < 6

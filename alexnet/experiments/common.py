@@ -66,35 +66,50 @@ def t_interval(values: list[float], level: float = 0.95) -> tuple[float, float] 
     return (s["mean"] - half, s["mean"] + half)
 
 
-def verdict(improvements: list[float], claim: str, what: str, min_effect: float = 0.0) -> dict[str, Any]:
+def verdict(improvements: list[float], claim: str, what: str, min_effect: float = 0.0,
+            paper_effect: float | None = None) -> dict[str, Any]:
     """Does the paper's claimed improvement show up? ``improvements`` > 0 means "as the paper says".
 
     One improvement per seed (paired differences). The 95% confidence interval of their mean
     decides: "agrees" when the whole interval lies above ``min_effect`` (the resolution of the
     measurement, e.g. three test images' worth of error), "disagrees" when it lies below
-    ``-min_effect``, else "inconclusive": our scale cannot tell. With one seed there is no interval
-    and the verdict is "inconclusive". ``agrees_with_paper`` is true only for "agrees".
+    ``-min_effect``; otherwise "equivalent" when the interval lies inside
+    ``+-paper_effect`` (the effect the paper reports: whatever the true difference is, it is smaller
+    than the paper's), else "inconclusive": our scale cannot tell. With one seed there is no
+    interval and the verdict is "inconclusive". ``agrees_with_paper`` is true only for "agrees";
+    ``half_width`` is the interval's half-width, to set beside ``paper_effect``.
     """
     s = summarise(improvements)
     interval = t_interval(improvements)
+    half = (interval[1] - interval[0]) / 2 if interval is not None else None
     if s["n"] == 0:
         word = "inconclusive"
         text = f"no finished runs, so nothing to compare for {what}"
     else:
-        if interval is not None and interval[0] > min_effect:
-            word = "agrees"
-        elif interval is not None and interval[1] < -min_effect:
-            word = "disagrees"
-        else:
-            word = "inconclusive"
+        word = _verdict_word(interval, min_effect, paper_effect)
         ci = (f"95% interval [{interval[0]:+.4f}, {interval[1]:+.4f}]" if interval is not None
               else "no interval from one seed")
         text = (f"{what}: mean {s['mean']:+.4f} over {s['n']} seed(s), {ci}; positive = as the paper says -> {word}"
                 + (f" (the interval does not clear +/-{min_effect:.4f})" if word == "inconclusive" and interval
-                   else ""))
+                   else "")
+                + (f" (it lies inside the paper's effect +/-{paper_effect:.4f})" if word == "equivalent" else ""))
     return {"paper_claim": claim, "verdict": word, "agrees_with_paper": word == "agrees", "explanation": text,
             "improvement": s, "interval": list(interval) if interval is not None else None,
-            "min_effect": min_effect}
+            "min_effect": min_effect, "paper_effect": paper_effect, "half_width": half}
+
+
+def _verdict_word(interval: tuple[float, float] | None, min_effect: float, paper_effect: float | None) -> str:
+    """The verdict rule of :func:`verdict` on a 95% interval."""
+    if interval is None:
+        return "inconclusive"
+    lo, hi = interval
+    if lo > min_effect:
+        return "agrees"
+    if hi < -min_effect:
+        return "disagrees"
+    if paper_effect is not None and -paper_effect <= lo and hi <= paper_effect:
+        return "equivalent"
+    return "inconclusive"
 
 
 def result_path(name: str, profile: str, root: Path = ROOT) -> Path:
@@ -159,7 +174,7 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
                           load_seconds=round(load_seconds, 2)),
             progress=Progress(complete=complete, **records.provenance()),
             claim=Verdict.from_dict(body, exp.NAME),
-            findings={k: v for k, v in body.items() if k not in (*Verdict.FIELDS, "paper_claim")},
+            findings={k: v for k, v in body.items() if k not in (*Verdict.FIELDS, *Verdict.OPTIONAL, "paper_claim")},
             provenance=made.finished(time.perf_counter() - start), path=path)
         _write_json(path, res.to_dict())
         return res

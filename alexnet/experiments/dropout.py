@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from ..layers import PaperDropout
-from .ablation import compare, paired, table
+from .ablation import Variant, baseline_net, compare, paired, table, with_chosen_rate
 from .common import summarise
 from .in_memory import InMemoryHistory, evaluate_in_memory
 from .records import Records
@@ -32,18 +32,24 @@ PAPER_CLAIM = ("\"At test time, we use all the neurons but multiply their output
 
 PROFILES = {
     "ci": dict(train_per_class=50, test_per_class=50, seeds=2, widths=[8, 8, 16], hidden=[256, 256], p=0.5,
-               epochs=8.0, lr=0.05, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=32,
-               train_eval_size=1000,
+               epochs=8.0, lr=0.05, lr_grid=None, grid_epochs=None, weight_decay=0.0, crop=None, lr_drop_at=None,
+               batch_size=32, train_eval_size=1000, init="torch", input_norm="standardise",
                note=("ci profile: 500 CIFAR-10 training images, a narrower net (8/8/16 kernels, 256/256 hidden), "
-                     "8 epochs in batches of 32, 2 seeds: a check that the code runs, not the paper's setting")),
-    "full": dict(train_per_class=None, test_per_class=None, seeds=2, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
-                 epochs=12.0, lr=0.02, weight_decay=0.0, crop=None, lr_drop_at=None, batch_size=128,
-                 train_eval_size=10000,
+                     "8 epochs in batches of 32, standardised inputs, 2 seeds: a check that the code runs, not the "
+                     "paper's setting")),
+    "full": dict(train_per_class=None, test_per_class=None, seeds=5, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
+                 epochs=15.0, lr=None, lr_grid=[0.001, 0.002, 0.004, 0.008], grid_epochs=5.0, weight_decay=0.0,
+                 crop=None, lr_drop_at=None, batch_size=128, train_eval_size=10000, init="paper", input_norm="centre",
                  note=("full profile: all 50,000 CIFAR-10 training images without augmentation or weight decay (so "
-                       "that overfitting shows), two 512-unit hidden layers like fc6/fc7, 12 epochs, 2 paired seeds")),
+                       "that overfitting shows), the paper's inputs (the mean image subtracted from raw pixel values) "
+                       "and N(0, 0.01^2) weights, two 512-unit hidden layers like fc6/fc7, 15 epochs, the rate chosen "
+                       "on the net without dropout from a grid, 5 paired seeds")),
 }
-CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v > 0, "p": lambda v: 0 < v < 1,
-          "hidden": lambda v: len(v) >= 1 and all(int(h) >= 1 for h in v)}
+CHECKS = {"epochs": lambda v: v > 0, "lr": lambda v: v is None or v > 0, "p": lambda v: 0 < v < 1,
+          "hidden": lambda v: len(v) >= 1 and all(int(h) >= 1 for h in v),
+          "lr_grid": lambda v: v is None or (len(v) >= 1 and all(x > 0 for x in v)),
+          "grid_epochs": lambda v: v is None or v > 0, "init": lambda v: v in ("torch", "paper"),
+          "input_norm": lambda v: v in ("standardise", "centre")}
 
 
 def _unscaled_test_error(name: str, model: torch.nn.Module, run: dict, hist: InMemoryHistory,
@@ -63,12 +69,15 @@ def _unscaled_test_error(name: str, model: torch.nn.Module, run: dict, hist: InM
 
 def compute(s: dict, data: TensorData, device: torch.device, records: Records, progress: bool = False) -> dict:
     """Train without dropout, with the paper's dropout and with inverted dropout for each seed."""
-    net = dict(widths=s["widths"], hidden=s["hidden"], lrn=True)
-    variants = {"none": ({**net, "dropout": 0.0}, {}),
-                "paper": ({**net, "dropout": s["p"], "dropout_mode": "paper"}, {}),
-                "inverted": ({**net, "dropout": s["p"], "dropout_mode": "inverted"}, {})}
+    net = baseline_net(s, hidden=s["hidden"])
+    none = Variant({**net, "dropout": 0.0})
+    s, schedule = with_chosen_rate("none", none, s, data, device, records, progress)
+    variants = {"none": none,
+                "paper": Variant({**net, "dropout": s["p"], "dropout_mode": "paper"}),
+                "inverted": Variant({**net, "dropout": s["p"], "dropout_mode": "inverted"})}
     runs = compare(variants, s, data, device, records, progress,
-                   after_train=lambda *a: _unscaled_test_error(*a, data=data))
+                   after_train=lambda *a: _unscaled_test_error(*a, data=data)) if s["lr"] is not None else \
+        {name: [] for name in variants}
     gap = paired(runs, "paper", "none", "gap", PAPER_CLAIM,
                  "overfitting gap without dropout minus gap with the paper's dropout", len(data.test_y))
     test = paired(runs, "paper", "none", "test_error", PAPER_CLAIM,
@@ -82,4 +91,5 @@ def compute(s: dict, data: TensorData, device: torch.device, records: Records, p
                                + ("equivalent within the seed noise" if same else "they differ"))
                if d["n"] else "no finished runs",
                "test_error_paper_without_scaling": summarise([r.get("test_error_without_scaling") for r in runs["paper"]])}
-    return {"summary": table(runs), **gap, "test_error_verdict": test, "scaling": scaling, "runs": runs}
+    return {"summary": table(runs), **gap, "test_error_verdict": test, "scaling": scaling, "schedule": schedule,
+            "runs": runs}

@@ -9,7 +9,10 @@ its rerun ends with the same records as a run that was never stopped (the runs a
 given their key; ``tests/test_experiments.py`` kills one to check).
 
 A record that was written under another data set or device type (the ``context``) is not reused.
-A half-written last line (a kill during the write) is cut off when the file is opened.
+A half-written last line (a kill during the write) is cut off when the file is opened. Runs that
+several experiments share (the CIFAR-10 ablations' baseline) live in a :meth:`Records.sibling`
+file, trained by whichever experiment needs them first; before training a run, the file is read
+again, so a run another process finished meanwhile is not trained twice.
 """
 from __future__ import annotations
 
@@ -43,7 +46,9 @@ class Records:
         self.context = context
         self.stamp = stamp or {}
         self.on_new = on_new
-        self.replay = False
+        self._replay = False
+        self._fresh = fresh
+        self._siblings: dict[str, Records] = {}
         self.done: dict[str, dict] = {}
         self.meta: dict[str, dict] = {}
         self.ignored = 0
@@ -53,14 +58,49 @@ class Records:
         if fresh and path.exists():
             path.unlink()
         if path.exists():
-            self._load(path)
+            self._load(path, repair=True)
 
-    def _load(self, path: Path) -> None:
+    @property
+    def replay(self) -> bool:
+        """Replay mode: missing runs are not trained (also for the siblings)."""
+        return self._replay
+
+    @replay.setter
+    def replay(self, value: bool) -> None:
+        self._replay = value
+        for other in self._siblings.values():
+            other.replay = value
+
+    def sibling(self, name: str) -> Records:
+        """The records of ``name``, runs shared by several experiments, kept beside this one's
+        (``results/<name>/<this file's name>``, :meth:`_sibling_path`) under the same data set and device type.
+
+        Its new records also call this one's ``on_new`` (so the experiment's result is rewritten).
+        """
+        if name not in self._siblings:
+            path = None if self.path is None else self._sibling_path(name)
+            other = Records(path, {**self.context, "experiment": name}, fresh=self._fresh, stamp=self.stamp,
+                            on_new=lambda: self.on_new() if self.on_new is not None else None)
+            other.replay = self.replay
+            self._siblings[name] = other
+        return self._siblings[name]
+
+    def _sibling_path(self, name: str) -> Path:
+        """``results/<name>/<file>`` in the repository's layout (this file in a folder named after its
+        experiment); otherwise ``<name>.<file>`` beside this file, so unrelated folders never share."""
+        assert self.path is not None
+        if self.path.parent.name == self.context.get("experiment"):
+            return self.path.parent.parent / name / self.path.name
+        return self.path.with_name(f"{name}.{self.path.name}")
+
+    def _load(self, path: Path, repair: bool = False) -> None:
+        self.ignored = 0
         raw = path.read_bytes()
-        if raw and not raw.endswith(b"\n"):  # killed while writing: drop the partial line
+        if raw and not raw.endswith(b"\n"):  # killed while writing (or being written): drop the partial line
             raw = raw[:raw.rfind(b"\n") + 1]
-            with open(path, "r+b") as f:
-                f.truncate(len(raw))
+            if repair:
+                with open(path, "r+b") as f:
+                    f.truncate(len(raw))
         for n, line in enumerate(raw.decode().splitlines(), 1):
             if not line.strip():
                 continue
@@ -86,6 +126,10 @@ class Records:
             return self.done[k]
         if self.replay:
             return None
+        if self.path is not None and self.path.exists():
+            self._load(self.path)  # another process may have finished it meanwhile
+            if k in self.done:
+                return self.done[k]
         record = train()
         meta = {"date": utc_now(), **self.stamp}
         if self.path is not None:
@@ -105,13 +149,17 @@ class Records:
         return record
 
     def provenance(self) -> dict[str, Any]:
-        """When, by which commits and on which devices the records were made, and their compute time."""
-        dates = sorted(m["date"] for m in self.meta.values() if m.get("date"))
-        seconds = sum(float(r.get("seconds") or 0.0) for r in self.done.values())
-        return {"records": len(self.done), "trained_now": self.new, "first": dates[0] if dates else None,
+        """When, by which commits and on which devices the records (with the siblings' used so far)
+        were made, and their compute time."""
+        books = [self, *self._siblings.values()]
+        meta = [m for b in books for m in b.meta.values()]
+        done = [r for b in books for r in b.done.values()]
+        dates = sorted(m["date"] for m in meta if m.get("date"))
+        seconds = sum(float(r.get("seconds") or 0.0) for r in done)
+        return {"records": len(done), "trained_now": sum(b.new for b in books), "first": dates[0] if dates else None,
                 "last": dates[-1] if dates else None,
-                "git_commits": sorted({m["git_commit"] for m in self.meta.values() if m.get("git_commit")}),
-                "devices": sorted({m["device"] for m in self.meta.values() if m.get("device")}),
+                "git_commits": sorted({m["git_commit"] for m in meta if m.get("git_commit")}),
+                "devices": sorted({m["device"] for m in meta if m.get("device")}),
                 "train_seconds": round(seconds, 1)}
 
 

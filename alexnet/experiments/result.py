@@ -53,24 +53,35 @@ class Verdict:
 
     ``improvement`` summarises one improvement per seed, positive when the paper's claim holds
     (mean, std, min, max, n, values); ``interval`` is the 95% interval of its mean (``None`` with
-    fewer than two seeds); ``min_effect`` the smallest improvement counted.
+    fewer than two seeds); ``min_effect`` the smallest improvement counted; ``paper_effect`` the
+    paper's reported effect in the same unit (an interval inside +-it is "equivalent"; ``None``
+    where the paper gives no number), ``half_width`` the interval's half-width.
     """
 
-    verdict: str                   # "agrees", "disagrees" or "inconclusive"
+    verdict: str                   # "agrees", "disagrees", "equivalent" or "inconclusive"
     agrees_with_paper: bool
     explanation: str
     improvement: dict[str, Any]
     interval: list[float] | None
     min_effect: float = 0.0
+    paper_effect: float | None = None
+    half_width: float | None = None
 
     FIELDS = ("verdict", "agrees_with_paper", "explanation", "improvement", "interval", "min_effect")
+    OPTIONAL = ("paper_effect", "half_width")  # absent from results written before they existed
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], source: str = "verdict") -> Verdict:
         missing = [k for k in cls.FIELDS if k not in values]
         if missing:
             raise AlexNetError(f"{source}: not a verdict (no {', '.join(missing)})")
-        return cls(**{k: values[k] for k in cls.FIELDS})
+        return cls(**{k: values[k] for k in (*cls.FIELDS, *cls.OPTIONAL) if k in values})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict's JSON fields (the optional ones only when set, so older files round-trip)."""
+        out = {k: getattr(self, k) for k in self.FIELDS}
+        out.update({k: getattr(self, k) for k in self.OPTIONAL if getattr(self, k) is not None})
+        return out
 
 
 @dataclass
@@ -95,12 +106,12 @@ class ExperimentResult:
         return {"experiment": self.experiment, "profile": self.profile, "paper_section": self.paper_section,
                 "paper_claim": self.paper_claim, "setting_note": self.setting_note, "settings": self.settings,
                 "data": dataclasses.asdict(self.data), "progress": dataclasses.asdict(self.progress),
-                **{k: getattr(self.claim, k) for k in Verdict.FIELDS}, **self.findings,
+                **self.claim.to_dict(), **self.findings,
                 "provenance": self.provenance.to_dict()}
 
     @property
     def verdict(self) -> str:
-        """The main claim's verdict: "agrees", "disagrees" or "inconclusive"."""
+        """The main claim's verdict: "agrees", "disagrees", "equivalent" or "inconclusive"."""
         return self.claim.verdict
 
     def verdict_of(self, name: str) -> Verdict:
@@ -126,7 +137,8 @@ class ExperimentResult:
             raise AlexNetError(f"{source}: {err}") from None
         claim = Verdict.from_dict(values, source)
         return cls(**parts, claim=claim,
-                   findings={k: v for k, v in values.items() if k not in (*frame, *Verdict.FIELDS)})
+                   findings={k: v for k, v in values.items()
+                             if k not in (*frame, *Verdict.FIELDS, *Verdict.OPTIONAL)})
 
 
 def read_result(path: str | Path) -> ExperimentResult:
