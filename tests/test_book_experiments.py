@@ -1,5 +1,6 @@
-"""The experiment chapters' display code (alexnet.book.experiments): words computed from results never
-contradict them, partial and missing results are said so, tables and figures come from any result."""
+"""The experiment chapters' helpers (alexnet.book.results, .ablations, .relu, .pca, .lrn): the values
+glued into a chapter's prose follow the result (complete, partial or missing), tables and figures
+come from any result, and the folded check shows no interval or verdict."""
 import json
 
 import matplotlib
@@ -8,7 +9,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from alexnet.book import experiments as bx  # noqa: E402
+from alexnet.book import ablations, lrn, pca, relu, results  # noqa: E402
 from alexnet.errors import AlexNetError  # noqa: E402
 from alexnet.experiments import ExperimentResult, Verdict  # noqa: E402
 
@@ -49,95 +50,85 @@ def _result(name="pooling", *, complete=True, records=4, synthetic=False, **extr
                                                                    ("gap", 0.11))}},
          "runs": {"overlapping": [run, {**run, "seed": 1}], "non_overlapping": [run, {**run, "seed": 1}]},
          **_verdict_fields([0.01, 0.012], [-0.002, 0.024], "inconclusive")}
+    if name == "pooling":
+        r["overfitting"] = _verdict_fields([0.01, 0.01], [0.005, 0.015], "agrees")
     r.update(extra)
     return ExperimentResult.from_dict(r)
 
 
 def test_load_says_none_for_a_missing_result_and_names_a_bad_file(tmp_path):
-    assert bx.load("lrn", results_dir=tmp_path) is None
+    assert results.load("lrn", results_dir=tmp_path) is None
     (tmp_path / "lrn").mkdir()
     (tmp_path / "lrn" / "full.json").write_text("{not json")
     with pytest.raises(AlexNetError, match=r"lrn/full.json: not a result JSON"):
-        bx.load("lrn", results_dir=tmp_path)
+        results.load("lrn", results_dir=tmp_path)
     (tmp_path / "lrn" / "full.json").write_text(json.dumps({"experiment": "lrn", "progress": {}}))
     with pytest.raises(AlexNetError, match="lrn/full.json: not an experiment result"):
-        bx.load("lrn", results_dir=tmp_path)
+        results.load("lrn", results_dir=tmp_path)
     (tmp_path / "lrn" / "full.json").write_text(json.dumps(_result("pooling").to_dict()))
     with pytest.raises(AlexNetError, match="a result of experiment 'pooling', not 'lrn'"):
-        bx.load("lrn", results_dir=tmp_path)
+        results.load("lrn", results_dir=tmp_path)
     with pytest.raises(AlexNetError, match="results_dir .* is not a folder"):
-        bx.load("lrn", results_dir=tmp_path / "absent")
+        results.load("lrn", results_dir=tmp_path / "absent")
 
 
-def test_committed_words_say_missing_partial_and_complete():
-    missing = bx.committed_words("lrn", None)
-    assert "no committed result" in missing and "results/lrn/full.json" in missing and "--profile full" in missing
-    partial = bx.committed_words("pooling", _result(complete=False, records=3))
-    assert "{warning}" in partial and "3 training runs so far; the experiment is not finished" in partial
-    done = bx.committed_words("pooling", _result(records=4))
-    assert "complete: 4 training runs" in done and "not finished" not in done
-    assert "50,000" in done and "15 epochs" in done and "24x24 crops" in done and "CPU Xeon" in done
-    assert "0123456789" in done and "2.0 h of training" in done
-    elsewhere = _result()
-    elsewhere.provenance.command += " --out /tmp/x/pooling.json --data=/data/cifar"
-    assert "/tmp/" not in bx.committed_words("pooling", elsewhere)  # no folder of the machine that ran it
+def test_status_and_provenance_line_say_what_a_result_is():
+    assert results.status(None) == "not run"
+    assert results.status(_result()) == "complete"
+    assert results.status(_result(complete=False, records=3)) == "partial: 2 of 2 seeds"  # paired seeds, of those asked
+    line = results.provenance_line(_result())
+    assert "0123456789" in line and "2 h 00 min of training" in line and "4 training runs" in line
+    assert line.startswith("*Provenance:") and "/tmp/" not in line
 
 
-def test_interval_words_follow_the_verdict_and_the_interval():
-    inconclusive = bx.interval_words(_verdict([0.01, 0.012], [-0.002, 0.024], "inconclusive"), what="x")
-    assert "**inconclusive**" in inconclusive and "contains zero" in inconclusive and "agrees" not in inconclusive
-    small = bx.interval_words(_verdict([0.003, 0.004], [0.001, 0.005], "inconclusive"), what="x")
-    assert "excludes zero but does not clear" in small
-    disagrees = bx.interval_words(_verdict([-0.05, -0.04], [-0.1, -0.02], "disagrees"), what="x")
-    assert "**disagrees**" in disagrees and "inconclusive" not in disagrees and "-10.00 to -2.00" in disagrees
-    agrees = bx.interval_words(_verdict([0.03, 0.02], [0.01, 0.04], "agrees"), what="x", paper=2.0)
-    assert "**agrees**" in agrees and "The paper's +2.00 points lies inside the interval" in agrees
-    one = bx.interval_words(_verdict([0.02], None, "inconclusive"), what="x")
-    assert "one finished seed" in one and "no confidence interval" in one
-    assert "nothing yet" in bx.interval_words(_verdict([], None, "inconclusive"), what="x")
+def test_glued_values_follow_the_result():
+    done = ablations.result_values("pooling", _result())
+    assert done["status"] == "complete" and done["test_verdict"] == "inconclusive"
+    assert (done["test_mean"], done["test_lo"], done["test_hi"]) == ("+1.10", "-0.20", "+2.40")
+    assert done["test_paper_where"] == "inside" and done["test_half"] == "1.30"  # the paper's 0.4 points
+    assert done["err_overlapping"] == "30.00%" and done["epochs"] == "15" and done["crop"] == 24
+    partial = ablations.result_values("pooling", _result(complete=False, records=3))
+    assert partial["test_verdict"] == "partial: 2 of 2 seeds"  # never a verdict while the experiment runs
+    missing = ablations.result_values("pooling", None)
+    assert missing["status"] == "not run" and missing["test_verdict"] == "not run"
+    assert set(missing) == set(done)  # the same keys in every case, so the page always builds
 
 
-def test_resolution_words_compare_the_papers_effect_with_the_interval():
-    wide = bx.resolution_words(_verdict([0.01, 0.012], [-0.02, 0.04], "inconclusive"), 0.4, "on ImageNet")
-    assert "cannot be told from the noise" in wide and "3.00 points" in wide
-    narrow = bx.resolution_words(_verdict([0.01, 0.012], [0.009, 0.013], "agrees"), 1.0, "on ImageNet")
-    assert "would show" in narrow
-
-
-def test_scaling_words_never_call_a_large_difference_close():
-    r = _result("dropout", summary={"paper": {"test_error": _stats(0.4650)}},
-                scaling={"test_error_paper_without_scaling": _stats(0.7133), "equivalent": False,
-                         "difference_paper_minus_inverted": _stats(0.02)})
-    text = bx.scaling_words(r)
-    assert "46.50%" in text and "71.33%" in text and "costs 24.83 points" in text
-    assert "within the seeds' spread" not in text and "different beyond" in text
-    near = _result("dropout", summary={"paper": {"test_error": _stats(0.465)}},
-                   scaling={"test_error_paper_without_scaling": _stats(0.468), "equivalent": True,
-                            "difference_paper_minus_inverted": _stats(0.001)})
-    assert "within the seeds' spread" in bx.scaling_words(near)
-
-
-def test_pca_words_describe_the_first_component_from_its_weights():
-    mixed = _result("pca_lighting", eigenvalues=[0.05, 0.003, 0.001],
-                    eigenvectors=[[0.69, 0.7, 0.1], [-0.54, 0.1, 0.8], [-0.48, 0.7, 0.6]])
-    assert "change of colour more than of brightness" in bx.pca_words(mixed)
-    assert "(0.69, -0.54, -0.48)" in bx.pca_words(mixed) and "nearly the same amount" not in bx.pca_words(mixed)
-    grey = _result("pca_lighting", eigenvalues=[0.05, 0.003, 0.001],
-                   eigenvectors=[[0.57, 0.7, 0.1], [0.58, 0.1, 0.8], [0.58, 0.7, 0.6]])
-    assert "nearly the same amount" in bx.pca_words(grey)
-    assert list(bx.pca_table(grey)["share"]) == ["92.6%", "5.6%", "1.9%"]
+def test_dropout_values_include_the_test_time_scaling():
+    summary = {v: {k: _stats(m) for k, m in (("test_error", e), ("train_error", 0.1), ("gap", e - 0.1))}
+               for v, e in (("none", 0.3), ("paper", 0.25), ("inverted", 0.26))}
+    scaling = {"difference_paper_minus_inverted": _stats(-0.01), "equivalent": True,
+               "test_error_paper_without_scaling": _stats(0.40)}
+    r = _result("dropout", summary=summary, scaling=scaling,
+                test_error_verdict=_verdict_fields([0.05, 0.04], [0.01, 0.08], "agrees"))
+    values = ablations.result_values("dropout", r)
+    assert (values["scaled"], values["unscaled"], values["vs_inverted"]) == ("25.00%", "40.00%", "-1.00")
+    assert values["equivalent"] == "equivalent" and values["test_verdict"] == "agrees"
+    assert ablations.result_values("dropout", None)["equivalent"] == "not run"
 
 
 def test_ablation_tables_and_figure_come_from_the_result():
     r = _result()
-    table = bx.summary_table(r)
+    table = ablations.summary_table(r)
     assert list(table["variant"]) == ["overlapping (z = 3, s = 2)", "non-overlapping (z = 2, s = 2)"]
     assert table.iloc[0]["test error %"] == "30.00\u00a0±\u00a01.00" and (table["seeds"] == 2).all()
-    v = bx.verdict_table({"claim": r.claim})
+    v = ablations.verdict_table({"claim": r.claim})
     assert v.iloc[0]["95% interval (points)"] == "-0.20 to +2.40" and v.iloc[0]["verdict"] == "inconclusive"
-    fig = bx.ablation_figure(r, (("test_curve", "test"), ("train_curve", "train")))
+    assert ablations.verdict_table({"claim": r.claim}, "partial: 2 of 2 seeds").iloc[0]["verdict"].startswith("partial")
+    fig = ablations.ablation_figure(r, (("test_curve", "test"), ("train_curve", "train")))
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 6  # two seeds and a mean per variant
     plt.close(fig)
+    empty = ablations.ablation_figure(None)
+    assert any("no finished runs" in t.get_text() for t in empty.axes[0].texts)
+    plt.close(empty)
+
+
+def test_judging_code_shows_the_pairing_and_the_interval():
+    from alexnet.experiments import pooling
+
+    text = ablations.judging_code(pooling.compute, with_compare=True).data
+    for name in ("def compute", "def compare", "def paired", "def verdict", "def t_interval"):
+        assert name in text
 
 
 def _relu(complete=True):
@@ -159,43 +150,50 @@ def _relu(complete=True):
     return r
 
 
-def test_figure1_tables_and_words_of_the_relu_experiment():
+def test_figure1_tables_and_values_of_the_relu_experiment():
     r = _relu()
-    fig = bx.figure1(r)
+    fig = relu.figure1(r)
     styles = {line.get_linestyle() for line in fig.axes[0].lines}
     assert {"-", "--", ":"} <= styles and len(fig.axes[0].lines) == 7  # 3 ReLU, 3 tanh, the target
     plt.close(fig)
-    plt.close(bx.tuning_figure(r))
-    table = bx.tuning_table(r)
+    plt.close(relu.tuning_figure(r))
+    plt.close(relu.figure1(None))
+    table = relu.tuning_table(r)
     assert list(table["chosen"]) == ["", "yes", "", "", "yes"] and table.iloc[0]["epochs to target"] == "not by 30.00"
-    sp = bx.speedup_table(r)
+    sp = relu.speedup_table(r)
     assert list(sp["speed-up"]) == ["6.00x", "5.17x", "at least 4.29x"]
-    words = bx.speedup_words(r)
-    assert "mean 5.80 over 3 seeds" in words and "lower bound" in words and "5.00 to 6.60" in words
-    assert "**agrees**" in words and "The paper's 6 times lies inside it" in words
-    grid = bx.grid_words(r)
-    assert "ReLU: 0.001, inside the grid" in grid and "tanh: 0.002, at the edge of the grid" in grid
-    assert "so far" in bx.grid_words(_relu(complete=False))
-    unreached = _relu()
-    unreached.findings["tuning"] = [t for t in unreached.findings["tuning"] if t["activation"] == "relu"] + [
-        {**t, "epochs_to_target": None} for t in unreached.findings["tuning"] if t["activation"] == "tanh"]
-    assert "tanh: none of the rates tried (0.001, 0.002) reached the target" in bx.grid_words(unreached)
-    scale = bx.scale_words(r)
-    assert "all 50,000 CIFAR-10 training images" in scale and "N(0, 0.01²)" in scale and "25%" in scale
+    v = relu.speedup_values(r)
+    assert (v["mean"], v["n"], v["lo"], v["hi"], v["bound"]) == ("5.80", 3, "5.00", "6.60", "at least ")
+    assert v["verdict"] == "agrees" and v["paper_where"] == "inside" and v["target"] == "25%"
+    assert (v["lr_relu"], v["grid_relu"], v["grid_tanh"]) == ("0.001", "inside", "at the edge of")
+    assert v["epochs_relu"] == "5.00-7.00" and v["epochs_tanh"] == "30.00-31.00"
+    assert relu.speedup_values(_relu(complete=False))["verdict"].startswith("partial")
+    assert relu.speedup_values(None)["verdict"] == "not run"
 
 
-def test_words_of_a_relu_result_without_runs_yet():
+def test_values_of_a_relu_result_without_runs_yet():
     r = _relu(complete=False)
     r.findings["runs"] = {"relu": [], "tanh": []}
     r.findings["speedup"] = {"mean": None, "std": None, "n": 0, "values": [], "interval": None, "lower_bound": False,
-                    "paper": 6.0}
-    assert "No seed has finished both runs yet" in bx.speedup_words(r)
-    assert bx.speedup_table(r).empty
+                             "paper": 6.0}
+    assert relu.speedup_values(r)["mean"] == "n/a"
+    assert relu.speedup_table(r).empty
+
+
+def test_pca_values_describe_the_first_component_from_its_weights():
+    mixed = _result("pca_lighting", eigenvalues=[0.05, 0.003, 0.001],
+                    eigenvectors=[[0.69, 0.5, 0.5], [-0.54, 0.6, 0.5], [-0.48, 0.6, 0.7]])
+    assert pca.pca_values(mixed) == {"p1_share": "93", "p1_weights": "0.69, -0.54, -0.48", "p1_kind": "colour"}
+    grey = _result("pca_lighting", eigenvalues=[0.05, 0.003, 0.001],
+                   eigenvectors=[[0.58, 0.5, 0.5], [0.57, 0.6, 0.5], [0.58, 0.6, 0.7]])
+    assert pca.pca_values(grey)["p1_kind"] == "brightness"
+    assert list(pca.pca_table(grey)["share"]) == ["92.6%", "5.6%", "1.9%"]
 
 
 @pytest.mark.slow
-def test_display_code_reads_real_results_of_every_experiment(tmp_path, monkeypatch):
-    """Tiny runs of every experiment (generated data) go through the page helpers without error."""
+def test_helpers_read_real_results_of_every_experiment(tmp_path, monkeypatch):
+    """Tiny runs of every experiment (generated data) go through the page helpers without error, and the
+    folded check shows neither an interval nor a verdict."""
     from alexnet.experiments import run
 
     monkeypatch.delenv("ALEXNET_DATA", raising=False)
@@ -203,21 +201,24 @@ def test_display_code_reads_real_results_of_every_experiment(tmp_path, monkeypat
     tiny = dict(train_per_class=6, test_per_class=3, seeds=2, widths=[2, 2, 4], batch_size=16)
     rt = run("relu_tanh", "ci", out=tmp_path, device="cpu", **tiny, max_epochs=1, target_train_error=0.85,
              lr_grid_relu=[0.05], lr_grid_tanh=[0.05], max_grid_extensions=0)
-    assert bx.load("relu_tanh", "ci", tmp_path).progress.complete is True
-    plt.close(bx.figure1(rt)), plt.close(bx.tuning_figure(rt))
-    assert len(bx.tuning_table(rt)) == 2 and bx.speedup_words(rt) and bx.grid_words(rt)
-    assert "generated" in bx.data_words(rt) and "ci" in bx.rerun_words(rt)
+    assert results.load("relu_tanh", "ci", tmp_path).progress.complete is True
+    plt.close(relu.figure1(rt)), plt.close(relu.tuning_figure(rt))
+    assert len(relu.tuning_table(rt)) == 2 and relu.speedup_values(rt)["status"] == "complete"
     for name, extra in (("lrn", {}), ("pooling", {}), ("pca_lighting", {}), ("dropout", {"hidden": [4, 4]})):
         r = run(name, "ci", out=tmp_path, device="cpu", **tiny, epochs=1.0, **extra)
-        assert len(bx.summary_table(r)) == len(r.findings["runs"]) and bx.scale_words(r)
-        plt.close(bx.ablation_figure(r, (("test_curve", "t"), ("train_curve", "r"))))
-        assert "**" in bx.interval_words(r.claim, what="x")
-    assert "%" in bx.scaling_words(r)
-    assert "component" in bx.pca_words(bx.load("pca_lighting", "ci", tmp_path))
+        assert len(ablations.summary_table(r)) == len(r.findings["runs"])
+        assert ablations.result_values(name, r)["status"] == "complete"
+        plt.close(ablations.ablation_figure(r, (("test_curve", "t"), ("train_curve", "r"))))
+    assert pca.pca_values(results.load("pca_lighting", "ci", tmp_path))["p1_kind"]
     before = sorted(tmp_path.rglob("*"))
-    check = bx.rerun("pooling", "ci", device="cpu", **tiny, epochs=1.0)  # into a temporary folder
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    check = ablations.check_code_runs("pooling", "ci", None, device="cpu", **tiny, epochs=1.0)
     assert check.path is None and check.progress.complete and sorted(tmp_path.rglob("*")) == before
-    fig, a, b = bx.lrn_figure()
+    text = " ".join(getattr(o, "markdown", "") + (o.data.to_html() if hasattr(o, "data") and hasattr(o.data, "to_html")
+                                                   else "") for o in shown)
+    assert "interval" not in text and "verdict" not in text and "Generated data" in text
+    fig, a, b = lrn.lrn_figure()
     assert (b[8:11] / a[8:11] < b[24] / a[24]).all()  # the crowded peak is damped more than the lone one
     plt.close(fig)
-    assert len(bx.lrn_parameter_table()) == 3
+    assert len(lrn.lrn_parameter_table()) == 3

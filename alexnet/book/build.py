@@ -8,9 +8,17 @@ it under a named profile (``ci``: minutes on two CPU cores; ``full``: a GPU and 
 ``_build/source`` and runs ``jupyter-book build`` on that copy with notebook execution off and
 warnings as errors, so a failing cell fails the build with the chapter and cell named instead of
 leaving a stale page. The HTML lands in ``_build/html``.
+
+The repository's address is written once, as ``repository.url`` in ``_config.yml``. It is used only
+when ``repository.confirmed`` is true (the project's own public home, or a fork's): then the pages
+have launch, repository and issues buttons, and each executed chapter (the page's download) starts
+with a hidden cell that installs the commit the page was built from where the package is missing
+(Colab). Otherwise the staged ``_config.yml`` turns those buttons off and no install cell is written.
+Either way each chapter's page says how to run it locally (:func:`run_note`).
 """
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import sys
@@ -20,11 +28,92 @@ from pathlib import Path
 import yaml
 
 from ..errors import AlexNetError
-from ..provenance import ROOT
+from ..provenance import ROOT, git_commit, is_dirty
+from .page import assigned_names
 
-BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "book", "results", "_static")
+BOOK_FILES = ("_toc.yml", "references.bib", "book", "results", "_static")  # and _config.yml, staged
+#: The key of ``_config.yml``'s ``repository`` that makes its ``url`` the address pages link to.
+CONFIRMED = "confirmed"
+#: Jupyter Book's settings that link to the repository; off while it is not confirmed.
+REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button")
 #: The one source format of a chapter.
 SOURCE_SUFFIX = ".md"
+
+
+def book_config(root: Path = ROOT) -> dict:
+    """``_config.yml`` as a dictionary."""
+    path = root / "_config.yml"
+    if not path.is_file():
+        raise AlexNetError(f"{path} is missing")
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def public_repository(config: dict) -> str | None:
+    """The repository's address when ``_config.yml`` confirms it (``repository.confirmed: true``),
+    else ``None`` (a placeholder, or unset): the one address pages may link to and install from."""
+    repository = config.get("repository") or {}
+    url = str(repository.get("url") or "").strip()
+    return url if url and repository.get(CONFIRMED) is True else None
+
+
+def staged_config(config: dict) -> dict:
+    """``_config.yml`` as Jupyter Book gets it: without a confirmed repository, no launch, repository,
+    issues or edit buttons and no address (Jupyter Book's default address would be its own)."""
+    staged = copy.deepcopy(config)
+    repository = staged.setdefault("repository", {})
+    repository.pop(CONFIRMED, None)
+    if public_repository(config) is None:
+        repository["url"] = ""
+        html = staged.setdefault("html", {})
+        html.update({key: False for key in REPOSITORY_BUTTONS})
+        staged["launch_buttons"] = {"binderhub_url": "", "colab_url": "", "jupyterhub_url": "", "thebe": False}
+    return staged
+
+
+def install_cell(url: str, commit: str):
+    """The hidden first cell of a chapter's download: where the package is missing (Colab, Binder),
+    clone ``url`` at ``commit`` (the commit the page was built from) and install it, no shell."""
+    import nbformat
+
+    steps = (f'["git", "clone", "-q", "{url}", "alexnet-repro"],\n'
+             f'                 ["git", "-C", "alexnet-repro", "checkout", "-q", "{commit}"],\n'
+             '                 [sys.executable, "-m", "pip", "install", "-q", "-e", "alexnet-repro[book]"]')
+    source = ("# Without the package (Colab, Binder): the commit this page was built from, installed.\n"
+              "import importlib.util, os, subprocess, sys\n"
+              'if importlib.util.find_spec("alexnet") is None:\n'
+              f"    for step in ({steps}):\n"
+              "        subprocess.run(step, check=True)\n"
+              '    sys.path.insert(0, os.path.abspath("alexnet-repro"))\n'
+              '    os.chdir("alexnet-repro/notebooks")\n')
+    return nbformat.v4.new_code_cell(source, metadata={"tags": ["remove-cell"]})
+
+
+def run_note(chapter: Path, parameters: list[str]):
+    """A Markdown cell for a chapter's page: how to run it locally, and its parameters."""
+    import nbformat
+
+    names = ", ".join(f"`{name}`" for name in parameters)
+    text = (f"```{{admonition}} Run this chapter yourself\n:class: tip\n"
+            f"In a clone of the repository, `make lab` opens `{chapter.as_posix()}` as a notebook in "
+            f"JupyterLab; `python -m alexnet book --only {chapter.stem}` rebuilds this page. Its "
+            f"parameters (papermill's `-p NAME VALUE`): {names}.\n```")
+    return nbformat.v4.new_markdown_cell(text, metadata={"tags": ["run-note"]})
+
+
+def stage_notebook(executed: Path, target: Path, chapter: Path, url: str | None, commit: str) -> None:
+    """Copy an executed chapter to ``target`` for the build: with a confirmed repository ``url`` the
+    install cell first; a chapter under ``notebooks/`` gets its :func:`run_note` after its first text."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    if chapter.parts[0] == "notebooks":
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        first_text = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+        nb.cells.insert(first_text + 1, run_note(chapter, assigned_names(params[0].source) if params else []))
+    if url and commit != "unknown":
+        nb.cells.insert(0, install_cell(url, commit.removesuffix("-dirty")))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
 
 
 def toc_files(root: Path = ROOT) -> list[str]:
@@ -150,6 +239,16 @@ def data_summary(executed: Path) -> str:
     return f"{kind}: " + "; ".join(dict.fromkeys(f["what"] for f in facts))
 
 
+def _repository_words(url: str | None, commit: str) -> str:
+    if url is None:
+        return (f"{'repository':<20} not confirmed in _config.yml: no launch, repository or issues buttons, "
+                "no install cell")
+    if commit == "unknown":
+        return f"{'repository':<20} {url}: buttons on; no install cell (no git commit to pin)"
+    dirty = " (the checkout has uncommitted changes the install will not have)" if is_dirty(commit) else ""
+    return f"{'repository':<20} {url}: buttons on; install cell pinned to {commit.removesuffix('-dirty')}{dirty}"
+
+
 def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None) -> Path:
     """Execute the chapters under ``profile`` and build the HTML book; returns ``_build/html``.
 
@@ -182,9 +281,14 @@ def build(profile: str = "ci", root: Path = ROOT, only: list[str] | None = None)
             shutil.copytree(src, stage / name)
         elif src.exists():
             shutil.copy2(src, stage / name)
+    config = book_config(root)
+    (stage / "_config.yml").write_text(yaml.safe_dump(staged_config(config), sort_keys=False), encoding="utf-8")
+    url, commit = public_repository(config), git_commit(root)
+    print(_repository_words(url, commit), flush=True)
     for nb in notebooks:
         (stage / nb).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(executed / nb.with_suffix(".ipynb"), stage / nb.with_suffix(".ipynb"))
+        (stage / nb).unlink(missing_ok=True)  # a notebook page under book/ is staged as its executed copy only
+        stage_notebook(executed / nb.with_suffix(".ipynb"), stage / nb.with_suffix(".ipynb"), nb, url, commit)
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(stage), "--path-output", str(root),
            "--warningiserror", "--quiet"]

@@ -17,9 +17,9 @@ from typing import Any
 from ..errors import AlexNetError
 from ..experiments.result import ExperimentResult, read_result
 from .build import ROOT
-from .formatting import count, day, duration, short_commit
+from .formatting import count, day, duration, short_commit, short_device
 
-__all__ = ["RESULTS", "result_file", "load", "rerun", "status", "expected_runs", "provenance_line", "device_of"]
+__all__ = ["RESULTS", "result_file", "load", "rerun", "status", "provenance_line", "device_of", "devices_of"]
 
 #: The repository's committed results.
 RESULTS = ROOT / "results"
@@ -78,25 +78,18 @@ def rerun(name: str, profile: str = "ci", *, results_dir: str | Path | None = No
     return r
 
 
-def expected_runs(r: ExperimentResult) -> int | None:
-    """How many training runs the finished experiment holds: variants x seeds for the ablations,
-    ``None`` where the number depends on the runs themselves (Figure 1's growing learning-rate grid)."""
-    variants = r.findings.get("summary")
-    seeds = r.settings.get("seeds")
-    if isinstance(variants, dict) and isinstance(seeds, int):
-        return len(variants) * seeds
-    return None
-
-
 def status(r: ExperimentResult | None) -> str:
-    """``"not run"``, ``"partial: 3 of 8 runs"`` (or ``"partial: 3 runs so far"``) or ``"complete"``."""
+    """``"not run"``, ``"complete"``, or for an unfinished experiment ``"partial: 2 of 5 seeds"`` (the
+    seeds every variant has finished, of those the profile asks for; ``"partial: 7 runs so far"``
+    when the result names no number of seeds)."""
     if r is None:
         return "not run"
     if r.progress.complete:
         return "complete"
-    total = expected_runs(r)
-    done = r.progress.records
-    return f"partial: {done} of {total} runs" if total else f"partial: {count(done, 'run')} so far"
+    seeds = r.settings.get("seeds")
+    if isinstance(seeds, int):
+        return f"partial: {r.claim.improvement.get('n', 0)} of {seeds} seeds"
+    return f"partial: {count(r.progress.records, 'run')} so far"
 
 
 def device_of(r: ExperimentResult) -> str:
@@ -104,15 +97,20 @@ def device_of(r: ExperimentResult) -> str:
     return r.provenance.device
 
 
+def devices_of(r: ExperimentResult) -> str:
+    """The devices that trained result ``r``, each in a few words (``"2-core CPU"``)."""
+    found = {short_device(d) for d in (r.progress.devices or [r.provenance.device])}
+    if len(found) > 1:  # a record that named no core count adds nothing beside one that did
+        found.discard("CPU")
+    return ", ".join(sorted(found))
+
+
 def provenance_line(r: ExperimentResult) -> str:
     """One line under a result: its file, devices, dates, commits and compute (no prose)."""
-    from .page import device_words
-
     p, prov = r.progress, r.provenance
-    devices = sorted({device_words(d) for d in (p.devices or [prov.device])})
     commits = ", ".join(short_commit(c) for c in (p.git_commits or [prov.git_commit]))
     first, last = day(p.first or prov.date), day(p.last or prov.date)
     when = first if first == last else f"{first} to {last}"
     file = f"`{result_file(r.experiment, r.profile)}`" if r.path is not None else f"a `{r.profile}` run of this build"
-    return (f"*Provenance: {file}; {'; '.join(devices)}; {when}; commit {commits}; "
+    return (f"*Provenance: {file}; {devices_of(r)}; {when}; commit {commits}; "
             f"{count(p.records, 'training run')}, {duration(p.train_seconds)} of training.*")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,10 @@ from typing import Any
 from ..experiments import load_result
 from ..experiments.result import ExperimentResult
 from .build import ROOT
-from .formatting import pct, points
-from .results import status
+from .formatting import pct, points, short_device
+from .results import devices_of, status
 
-__all__ = ["Row", "CLAIMS", "rows", "markdown_table", "binomial_interval", "short_device", "counts"]
+__all__ = ["Row", "CLAIMS", "rows", "markdown_table", "binomial_interval", "short_device", "counts", "thumbnails"]
 
 NOT_RUN = "not run"
 
@@ -97,24 +96,8 @@ def binomial_interval(rate: float, n: int) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def short_device(described: str) -> str:
-    """A provenance device (:func:`alexnet.provenance.device_description`) in a few words:
-    ``"2-core CPU"`` or ``"NVIDIA H200 GPU"``."""
-    cpu = re.fullmatch(r"CPU .*?\((\d+) cores\).*", described)
-    if cpu:
-        return f"{cpu.group(1)}-core CPU"
-    if " (CUDA " in described:
-        return described.split(" (CUDA ", 1)[0] + " GPU"
-    if described.startswith("CPU"):
-        return "CPU"
-    return described
-
-
 def _devices(r: ExperimentResult) -> str:
-    found = {short_device(d) for d in (r.progress.devices or [r.provenance.device])}
-    if len(found) > 1:  # a record that named no core count adds nothing beside one that did
-        found.discard("CPU")
-    return ", ".join(sorted(found))
+    return devices_of(r)
 
 
 def _data(r: ExperimentResult) -> str:
@@ -241,8 +224,9 @@ def rows(root: Path = ROOT) -> list[Row]:
 
 
 def counts(table: list[Row]) -> dict[str, int]:
-    """How many rows have each kind of verdict: agrees, disagrees, inconclusive, partial, not run, other."""
-    out = {"agrees": 0, "disagrees": 0, "inconclusive": 0, "partial": 0, "not run": 0, "other": 0}
+    """How many rows have each kind of verdict: agrees, disagrees, equivalent, inconclusive, partial, not
+    run, other (measured without a verdict)."""
+    out = {"agrees": 0, "disagrees": 0, "equivalent": 0, "inconclusive": 0, "partial": 0, "not run": 0, "other": 0}
     for row in table:
         kind = row.verdict.split(":")[0]
         out[kind if kind in out else "other"] += 1
@@ -264,3 +248,47 @@ def markdown_table(table: list[Row], from_doc: str = "book/intro") -> str:
         cells = [_cell(x) for x in (r.claim, verdict, r.paper, r.ours, r.run)] + [link]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------ thumbnails
+def _not_run(what: str):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.0, 2.0))
+    ax.text(0.5, 0.5, f"not run:\n{what}", ha="center", va="center", fontsize=12)
+    ax.set_axis_off()
+    return fig
+
+
+def thumbnails(root: Path = ROOT) -> dict[str, Any]:
+    """Figures 1, 3 and 4 (left) drawn from the committed results, for the front page
+    (``thumb-figure1``, ``thumb-kernels``, ``thumb-figure4``); a missing file gives a "not run" panel."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    from .. import viz
+    from .relu import figure1
+
+    out: dict[str, Any] = {}
+    relu = load_result("relu_tanh", "full", root)
+    out["thumb-figure1"] = figure1(relu) if relu is not None else _not_run("results/relu_tanh/full.json")
+    folder = root / "results" / "imagenette"
+    kernels = folder / "conv1_kernels.npz"
+    if kernels.is_file():
+        with np.load(kernels) as z:
+            towers = [torch.from_numpy(z[name]) for name in sorted(z.files)]
+        out["thumb-kernels"] = viz.filter_grid(towers, cols=16, title=None)
+    else:
+        out["thumb-kernels"] = _not_run("results/imagenette/conv1_kernels.npz")
+    png = folder / "figure4_left.png"
+    if png.is_file():
+        image = plt.imread(png)
+        fig, ax = plt.subplots(figsize=(7.8, 7.8 * image.shape[0] / image.shape[1]))
+        ax.imshow(image)
+        ax.set_axis_off()
+        fig.subplots_adjust(0, 0, 1, 1)
+        out["thumb-figure4"] = fig
+    else:
+        out["thumb-figure4"] = _not_run("results/imagenette/figure4_left.png")
+    return out
