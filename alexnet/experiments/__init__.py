@@ -1,6 +1,7 @@
-"""The book's experiments (Sections 3.1, 3.3, 3.4, 4.1, 4.2), one module each.
+"""The book's experiments, one module per claim: on CIFAR-10 (Sections 3.1, 3.3, 3.4, 4.1, 4.2) and on
+ImageNet photographs (Imagenette: Sections 3.2, 3.3, 6's ensembles, 6.1's Figure 3; :mod:`.imagenette`).
 
-Every experiment is a function that trains small CIFAR-10 networks and writes
+Every CIFAR-10 experiment trains small networks and writes
 ``results/<experiment>/<profile>.json`` with provenance (command, git commit, device, date, wall
 time, data set), the mean and spread over seeds and an explicit ``agrees_with_paper`` verdict next
 to the paper's words. The same runs are available from the command line::
@@ -19,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import dropout, lrn, pca_lighting, pooling, relu_tanh
+from . import dropout, ensemble, imagenette_lrn, lrn, pca_lighting, pooling, relu_tanh, tower_colour, towers
 from .common import execute, load_result, result_path, summarise, verdict
 from .result import DataUsed, ExperimentResult, Progress, Verdict, read_result
 
@@ -27,7 +28,8 @@ __all__ = ["EXPERIMENTS", "run", "get", "load_result", "read_result", "result_pa
            "ExperimentResult", "DataUsed", "Progress", "Verdict"]
 
 #: Experiment name -> module (``NAME``, ``SECTION``, ``PAPER_CLAIM``, ``PROFILES``, ``compute``).
-EXPERIMENTS: dict[str, ModuleType] = {m.NAME: m for m in (relu_tanh, lrn, pooling, pca_lighting, dropout)}
+EXPERIMENTS: dict[str, ModuleType] = {m.NAME: m for m in (relu_tanh, lrn, pooling, pca_lighting, dropout,
+                                                           towers, imagenette_lrn, ensemble, tower_colour)}
 
 
 def get(name: str) -> ModuleType:

@@ -27,7 +27,7 @@ from ..profiles import resolve
 from ..provenance import ROOT, record, resolve_device
 from .records import Records, records_path
 from .result import DataUsed, ExperimentResult, Progress, Verdict, read_result
-from .tensors import load_cifar10
+from ..data.tensors import load_cifar10
 
 __all__ = ["execute", "summarise", "verdict", "t_interval", "result_path", "load_result", "COMMON_CHECKS"]
 
@@ -134,13 +134,17 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
     error. ``resume`` (default: every profile but ``ci``) reuses the finished runs recorded beside
     the JSON (:mod:`.records`); ``resume=False`` starts afresh.
     """
-    settings = resolve(exp.PROFILES, profile, {**COMMON_CHECKS, **getattr(exp, "CHECKS", {})}, **overrides)
+    shared = {k: ok for k, ok in COMMON_CHECKS.items() if k in exp.PROFILES.get(profile, {})}  # settings it has
+    settings = resolve(exp.PROFILES, profile, {**shared, **getattr(exp, "CHECKS", {})}, **overrides)
     dev = resolve_device(device, what="device")
     start = time.perf_counter()
-    tensors = load_cifar10(data, train_per_class=settings["train_per_class"], test_per_class=settings["test_per_class"],
-                           allow_synthetic=(profile == "ci"))
+    path = Path(out) if out is not None else result_path(exp.NAME, profile)
+    if path.suffix != ".json":
+        path = path / exp.NAME / f"{profile}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = _load_data(exp, data, settings, profile, path)
     if tensors.synthetic:
-        print(f"NOTE: no CIFAR-10 found; {exp.NAME} runs on GENERATED data: {tensors.description}", file=sys.stderr)
+        print(f"NOTE: {exp.NAME} runs on GENERATED data: {tensors.description}", file=sys.stderr)
     load_seconds = time.perf_counter() - start
     tensors = tensors.to(dev)
     if dev.type == "cuda":
@@ -148,14 +152,11 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
     if command is None:
         given = " ".join(f"--set {k}={json.dumps(v)}" for k, v in overrides.items() if v is not None)
         command = f"python -m alexnet experiment {exp.NAME} --profile {profile}" + (f" {given}" if given else "")
-    path = Path(out) if out is not None else result_path(exp.NAME, profile)
-    if path.suffix != ".json":
-        path = path / exp.NAME / f"{profile}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     made = record(dev, command)
     commit = made.git_commit
+    n_train, n_test = _sizes(tensors)
     context = {"experiment": exp.NAME, "data": tensors.description.split(" from ")[0], "synthetic": tensors.synthetic,
-               "train_images": len(tensors.train_y), "test_images": len(tensors.test_y), "device_type": dev.type}
+               "train_images": n_train, "test_images": n_test, "device_type": dev.type}
     records = Records(records_path(path), context, fresh=not (profile != "ci" if resume is None else resume),
                       stamp={"git_commit": commit, "device": made.device})
 
@@ -168,8 +169,8 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
         res = ExperimentResult(
             experiment=exp.NAME, profile=profile, paper_section=exp.SECTION, paper_claim=exp.PAPER_CLAIM,
             setting_note=settings.get("note", ""), settings=settings,
-            data=DataUsed(description=tensors.description, synthetic=tensors.synthetic, root=tensors.root,
-                          train_images=len(tensors.train_y), test_images=len(tensors.test_y),
+            data=DataUsed(description=tensors.description, synthetic=tensors.synthetic, root=_shown(tensors.root),
+                          train_images=n_train, test_images=n_test,
                           decoded_from_cache=bool(tensors.stats.get("from_cache", False)),
                           load_seconds=round(load_seconds, 2)),
             progress=Progress(complete=complete, **records.provenance()),
@@ -181,6 +182,26 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
 
     records.on_new = lambda: result(complete=False)
     return result(complete=True)
+
+
+def _load_data(exp: ModuleType, data: str | Path | None, settings: dict, profile: str, path: Path):
+    """The experiment's data: its own ``load_data`` (the Imagenette claims' image folder), else CIFAR-10
+    as tensors (under ``ci`` a generated stand-in when none is found)."""
+    if hasattr(exp, "load_data"):
+        return exp.load_data(data, settings, profile, path)
+    return load_cifar10(data, train_per_class=settings["train_per_class"], test_per_class=settings["test_per_class"],
+                        allow_synthetic=(profile == "ci"))
+
+
+def _sizes(data) -> tuple[int, int]:
+    """Training and test images of the loaded data (tensors, or a described folder)."""
+    if hasattr(data, "train_y"):
+        return len(data.train_y), len(data.test_y)
+    return data.train_images, data.test_images
+
+
+def _shown(root: Any) -> str | None:
+    return None if root is None else str(root)
 
 
 def _write_json(path: Path, payload: dict) -> None:

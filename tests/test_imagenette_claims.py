@@ -1,0 +1,112 @@
+"""The Imagenette claims (Sections 3.2, 3.3, 6, 6.1) on generated images: records, pairing, resume, ensembles."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alexnet.experiments import EXPERIMENTS, run
+from alexnet.experiments.imagenette import SHARED, ensemble_errors
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = dict(seeds=2)
+
+
+@pytest.fixture
+def out(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALEXNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    return tmp_path / "results"
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
+@pytest.mark.slow
+def test_claims_share_the_baseline_pair_by_seed_and_commit_softmax_outputs(out):
+    towers = run("towers", "ci", out=out / "towers" / "ci.json", device="cpu", **TINY)
+    base = _lines(out / SHARED / "ci.records.jsonl")
+    own = _lines(out / "towers" / "ci.records.jsonl")
+    assert [e["key"]["variant"] for e in base] == ["baseline", "baseline"]
+    assert [e["key"]["variant"] for e in own] == ["one_tower", "one_tower"]
+    for b, o in zip(base, own):  # paired: the same seed, the same settings but the switch
+        assert b["key"]["seed"] == o["key"]["seed"]
+        diff = {k for k in b["key"]["train"] if b["key"]["train"][k] != o["key"]["train"][k]}
+        assert diff == {"towers"} and o["key"]["train"]["towers"] == 1
+        assert o["record"]["parameters"] < b["record"]["parameters"]
+    assert towers.progress.complete and towers.progress.records == 4
+    assert towers.data.synthetic and towers.claim.interval is not None
+    assert set(towers.findings["ten_crop"]) == {"top1_error", "top5_error"}
+    for e in base:  # the softmax outputs of both views are committed beside the records
+        z = np.load(out / e["record"]["probs"])
+        assert z["centre"].dtype == np.float16 and z["centre"].shape == z["ten_crop"].shape
+        assert np.allclose(z["centre"].astype(np.float32).sum(1), 1.0, atol=1e-2)
+        assert e["record"]["colour"]["colour_specific_tower"] in (1, 2)
+    # the LRN claim trains only its variant; the ensemble and the colour test train nothing
+    lrn = run("imagenette_lrn", "ci", out=out / "imagenette_lrn" / "ci.json", device="cpu", resume=True, **TINY)
+    assert lrn.progress.trained_now == 2 and len(_lines(out / SHARED / "ci.records.jsonl")) == 2
+    ens = run("ensemble", "ci", out=out / "ensemble" / "ci.json", device="cpu", resume=True, **TINY)
+    assert ens.progress.trained_now == 0 and ens.findings["members"] == 2
+    sizes = ens.findings["ensembles"]["centre"]["sizes"]
+    assert [s["k"] for s in sizes] == [1, 2]
+    assert sizes[0]["top1_error"] == ens.findings["ensembles"]["centre"]["members"][0]["top1_error"]
+    colour = run("tower_colour", "ci", out=out / "tower_colour" / "ci.json", device="cpu", resume=True, **TINY)
+    assert colour.progress.trained_now == 0 and len(colour.findings["runs"]) == 2
+    assert colour.verdict in ("agrees", "disagrees", "inconclusive")
+
+
+def test_ensemble_errors_average_softmax_outputs(tmp_path):
+    labels = np.array([0, 1, 2, 0])
+    a = np.array([[.6, .3, .1], [.6, .3, .1], [.1, .2, .7], [.2, .7, .1]], dtype=np.float16)  # 2 of 4 wrong
+    b = np.array([[.1, .8, .1], [.1, .8, .1], [.1, .2, .7], [.9, .05, .05]], dtype=np.float16)  # 1 of 4 wrong
+    for name, p in (("a", a), ("b", b)):
+        np.savez(tmp_path / f"{name}.npz", centre=p, ten_crop=p, labels=labels)
+    runs = [{"probs": "a.npz"}, {"probs": "b.npz"}]
+    e = ensemble_errors(runs, tmp_path)
+    assert [m["top1_error"] for m in e["members"]] == [0.5, 0.25]
+    # average: [.35,.55,.1] -> 1 (wrong), [.35,.55,.1] -> 1 (right), 2 (right), [.55,.375,.075] -> 0 (right)
+    assert e["all"]["top1_error"] == 0.25 and e["sizes"][0]["top1_error"] == 0.5
+
+
+def test_every_claim_is_registered_with_its_section():
+    assert {EXPERIMENTS[n].SECTION for n in ("towers", "imagenette_lrn", "ensemble", "tower_colour")} == \
+        {"3.2", "3.3", "6", "6.1"}
+    assert EXPERIMENTS["towers"].PROFILES["full"]["seeds"] >= 3
+
+
+_KILLABLE = """
+import sys
+from alexnet.experiments import run
+run("towers", "ci", out=sys.argv[1], device="cpu", resume=True, seeds=2)
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_queue_resumes_its_run_and_ends_with_the_same_records(out):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    whole = out / "whole" / "towers.json"
+    subprocess.run([sys.executable, "-c", _KILLABLE, str(whole)], check=True, env=env, cwd=ROOT, timeout=900)
+    cut = out / "cut" / "towers.json"
+    shared = cut.with_name(f"{SHARED}.towers.records.jsonl")
+    proc = subprocess.Popen([sys.executable, "-c", _KILLABLE, str(cut)], env=env, cwd=ROOT)
+    deadline = time.monotonic() + 900
+    while not shared.exists() or shared.read_text().count("\n") < 1:  # the first baseline run is recorded
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)  # into the next run
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    subprocess.run([sys.executable, "-c", _KILLABLE, str(cut)], check=True, env=env, cwd=ROOT, timeout=900)
+
+    def errors(path):
+        return sorted((e["key"]["variant"], e["key"]["seed"], e["record"]["centre"]["top1_error"], e["record"]["ten_crop"]["top5_error"])
+                      for e in _lines(path))
+    for name in ("towers.records.jsonl", f"{SHARED}.towers.records.jsonl"):
+        assert errors(cut.with_name(name)) == errors(whole.with_name(name)), name
+    assert json.loads(cut.read_text())["progress"]["complete"] is True
