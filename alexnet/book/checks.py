@@ -43,7 +43,7 @@ TABLE_CHAR_PX, TABLE_CELL_PX = 8.5, 30
 
 def machine_paths() -> list[str]:
     """Folders of the machine that builds the book, which must not appear in a page."""
-    from .build import ROOT
+    from ..provenance import ROOT
 
     home = str(Path.home())
     found = {str(ROOT) + "/", tempfile.gettempdir().rstrip("/") + "/", "/tmp/"}

@@ -173,7 +173,7 @@ def where(obj: Any) -> str:
     """``alexnet/layers.py`` style path of the file that defines ``obj`` (relative to the repository)."""
     from pathlib import Path
 
-    from .build import ROOT
+    from ..provenance import ROOT
 
     path = Path(inspect.getsourcefile(inspect.unwrap(obj)) or "").resolve()  # past decorators (torch.no_grad)
     try:
@@ -235,7 +235,7 @@ def shown_path(path: Any) -> str:
     import os
     from pathlib import Path
 
-    from .build import ROOT
+    from ..provenance import ROOT
 
     folder = Path(path).expanduser().resolve()
     env = os.environ.get("ALEXNET_DATA")
