@@ -59,6 +59,22 @@ def test_claims_share_the_baseline_pair_by_seed_and_commit_softmax_outputs(out):
     colour = run("tower_colour", "ci", out=out / "tower_colour" / "ci.json", device="cpu", resume=True, **TINY)
     assert colour.progress.trained_now == 0 and len(colour.findings["runs"]) == 2
     assert colour.verdict in ("agrees", "disagrees", "inconclusive")
+    _check_book_tables(towers, ens, colour)
+
+
+def _check_book_tables(towers, ens, colour):
+    """The chapters' tables and glued values come from these results (and say "not run" without one)."""
+    from alexnet.book import imagenette_claims as ic
+
+    values = ic.claim_values(towers, "towers")
+    assert values["towers_status"] == "complete" and values["towers_seeds"] == "2"
+    assert values["towers_top1_verdict"] == towers.verdict and values["towers_top1_paper"] == "1.70"
+    assert ic.claim_values(None, "towers")["towers_top1_verdict"] == "not run"
+    assert list(ic.arms_table(towers, "towers")["seeds"]) == [2, 2]
+    runs = ic.runs_table(towers, "towers")
+    assert len(runs) == 4 and runs["parameters"].nunique() == 2
+    assert list(ic.ensemble_table(ens)["networks averaged"]) == [1, 2]
+    assert list(ic.colour_table(colour)["seed"]) == [0, 1] and ic.colour_table(None).empty
 
 
 def test_ensemble_errors_average_softmax_outputs(tmp_path):

@@ -1,0 +1,94 @@
+"""What the chapters show of the paper's ImageNet claims tested on Imagenette (Sections 3.2, 3.3, 6's
+ensembles, 6.1's Figure 3; :mod:`alexnet.experiments.imagenette`): tables of the runs, the paired
+verdicts' values, the ensembles and the per-run colour test. Values, tables and figures only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..experiments.result import ExperimentResult, Verdict
+from .formatting import duration, pct, points
+from .results import status
+
+__all__ = ["ARMS", "claim_values", "arms_table", "runs_table", "ensemble_table", "colour_table"]
+
+#: Each claim's two arms: (findings key, label), the baseline first.
+ARMS = {
+    "towers": (("two_towers", "two towers (the paper's net)"), ("one_tower", "one tower (footnote 2)")),
+    "imagenette_lrn": (("with_lrn", "with LRN"), ("without_lrn", "without LRN")),
+}
+
+
+def claim_values(r: ExperimentResult | None, prefix: str) -> dict[str, Any]:
+    """Glue values of a paired claim: status, runs, the verdict and the 95% interval of the top-1 and
+    top-5 improvements (one centre patch), in points, with the half-width; "not run" when absent."""
+    out: dict[str, Any] = {f"{prefix}_status": status(r)}
+    verdicts: list[tuple[str, Verdict | None]] = [("top1", r.claim if r else None),
+                                                   ("top5", r.verdict_of("top5") if r else None)]
+    for k, v in verdicts:
+        iv = v.interval if v is not None else None
+        out[f"{prefix}_{k}_verdict"] = v.verdict if v is not None and r.progress.complete else status(r)
+        out[f"{prefix}_{k}_mean"] = points(v.improvement["mean"]) if v is not None and v.improvement["n"] else "not run"
+        out[f"{prefix}_{k}_interval"] = (f"{points(iv[0])} to {points(iv[1])}" if iv else "no interval")
+        out[f"{prefix}_{k}_half"] = points(v.half_width, sign=False) if v is not None and v.half_width is not None else "n/a"
+        out[f"{prefix}_{k}_paper"] = points(v.paper_effect, sign=False) if v is not None and v.paper_effect is not None else "n/a"
+    out[f"{prefix}_seeds"] = str(r.claim.improvement["n"]) if r else "0"
+    return out
+
+
+def arms_table(r: ExperimentResult | None, name: str) -> pd.DataFrame:
+    """Mean +- standard deviation over seeds of each arm's errors (one patch and ten) and its training time."""
+    rows = []
+    for key, label in ARMS[name]:
+        s = (r.findings.get("summary") or {}).get(key) if r is not None else None
+        if not s or not s["centre_top1_error"]["n"]:
+            continue
+
+        def pm(k: str) -> str:
+            return f"{pct(s[k]['mean'])} ± {points(s[k]['std'], sign=False)}"
+        rows.append({"network": label, "seeds": s["centre_top1_error"]["n"],
+                     "top-1 (1 patch)": pm("centre_top1_error"), "top-5 (1 patch)": pm("centre_top5_error"),
+                     "top-1 (10 patches)": pm("ten_crop_top1_error"), "top-5 (10 patches)": pm("ten_crop_top5_error"),
+                     "training time per run": duration(s["seconds"]["mean"])})
+    return pd.DataFrame(rows)
+
+
+def runs_table(r: ExperimentResult | None, name: str) -> pd.DataFrame:
+    """Every run of both arms: seed, parameters, epochs, rate reductions, errors, training time."""
+    rows = []
+    for key, label in ARMS[name]:
+        for run in (r.findings.get("runs", {}).get(key, []) if r is not None else []):
+            rows.append({"network": label, "seed": run["seed"], "parameters": f"{run['parameters']:,}",
+                         "epochs": run["epochs"], "rate divided": run["lr_drops"],
+                         "top-1 / top-5, 1 patch": f"{pct(run['centre']['top1_error'])} / "
+                                                    f"{pct(run['centre']['top5_error'])}",
+                         "top-1 / top-5, 10 patches": f"{pct(run['ten_crop']['top1_error'])} / "
+                                                      f"{pct(run['ten_crop']['top5_error'])}",
+                         "training time": duration(run["seconds"])})
+    return pd.DataFrame(rows)
+
+
+def ensemble_table(r: ExperimentResult | None) -> pd.DataFrame:
+    """Table 2's row at our scale: the averaged predictions of the first k networks, for each k."""
+    if r is None:
+        return pd.DataFrame()
+    views = r.findings["ensembles"]
+    rows = []
+    for one, ten in zip(views["centre"]["sizes"], views["ten_crop"]["sizes"]):
+        rows.append({"networks averaged": one["k"], "top-1 (1 patch)": pct(one["top1_error"]),
+                     "top-5 (1 patch)": pct(one["top5_error"]), "top-1 (10 patches)": pct(ten["top1_error"]),
+                     "top-5 (10 patches)": pct(ten["top5_error"])})
+    return pd.DataFrame(rows)
+
+
+def colour_table(r: ExperimentResult | None) -> pd.DataFrame:
+    """Section 6.1's colour test for each run: each tower's mean colour specificity, which tower is the
+    colour-specific one, and the permutation p-value of the gap."""
+    rows = []
+    for run in (r.findings.get("runs", []) if r is not None else []):
+        t1, t2 = run["towers"]
+        rows.append({"seed": run["seed"], "tower 1": f"{t1['mean']:.2f}", "tower 2": f"{t2['mean']:.2f}",
+                     "colour-specific tower": run["colour_specific_tower"], "p": f"{run['p_value']:.4f}"})
+    return pd.DataFrame(rows, columns=["seed", "tower 1", "tower 2", "colour-specific tower", "p"])
