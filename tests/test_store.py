@@ -10,11 +10,11 @@ import torch
 
 from _train_utils import tiny_data
 from alexnet.data import IMAGENET_PCA, build_datasets
-from alexnet.data.gpu_pipeline import GPUAugment, Uint8Store
-from alexnet.data.store import StoreBatches, StoreImages, cached_store, store_folder
+from alexnet.data.augment import GPUAugment
+from alexnet.data.sampler import ResumableSampler
+from alexnet.data.store import StoreBatches, StoreImages, Uint8Store, cached_store, store_folder
 from alexnet.data.transforms import CentreCrop
 from alexnet.errors import AlexNetError
-from alexnet.training.sampler import ResumableSampler
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from _train_utils import TINY, metrics, tiny_config, tiny_data
 from alexnet.cli import main
 from alexnet.training.checkpoint import load_checkpoint, load_model, save_checkpoint
 from alexnet.errors import AlexNetError
-from alexnet.training.sampler import ResumableSampler, SeededDataset
+from alexnet.data.sampler import ResumableSampler, SeededDataset
 from alexnet.training import NonFiniteLossError, TrainConfig, read_metrics, train
 
 

@@ -4,11 +4,20 @@
 >>> bundle = build_datasets(resolve_data_root(dataset="cifar10"), resize=32, crop=28)
 >>> loader = make_loader(bundle.train, 128, train=True)
 
-Modules: :mod:`.images` (decoding messy files), :mod:`.folders` (the ILSVRC layout),
-:mod:`.transforms` (the paper's transforms), :mod:`.stats` (mean image, PCA, cached),
-:mod:`.datasets` (``build_datasets``), :mod:`.loader`, :mod:`.root` (finding data),
-:mod:`.synthetic` (the offline set), :mod:`.prepare` (the 256x256 copy), :mod:`.imagenet_val`
-(the flat validation folder), :mod:`.bench` (images per second).
+One input path per purpose, each ending in the same Section 4.1 draws (:func:`.transforms.random_patch`):
+
+* per image in DataLoader workers (the training loop's ``--loader images``): :mod:`.datasets`
+  (``build_datasets``), :mod:`.transforms` (the paper's per-image transforms), :mod:`.loader`;
+* whole batches from a uint8 store (the training loop's default): :mod:`.store` (the store, its
+  cache, the prefetching batches), :mod:`.augment` (batched crop, mirror and lighting on the device);
+* a data set held in memory as one tensor (the CIFAR-10 ablations): :mod:`.tensors`, with
+  :mod:`.augment`.
+
+Also: :mod:`.sampler` (the resumable data order and per-item seeds), :mod:`.images` (decoding
+messy files), :mod:`.folders` (the ILSVRC layout), :mod:`.stats` (mean image, PCA, cached),
+:mod:`.root` (finding data), :mod:`.synthetic` (the offline set), :mod:`.prepare` (the 256x256
+copy), :mod:`.imagenet_val` (the flat validation folder), :mod:`.packed` and :mod:`.cifar` (other
+file formats), :mod:`.gpu_pipeline` (the pipeline's speed on a device, for the benchmarks).
 """
 from .datasets import DataBundle, PaperDataset, build_datasets, build_eval_dataset
 from .images import BadImageError, load_image, resize_centre_crop

@@ -1,47 +1,144 @@
-"""The paper's 256x256 images decoded once into a cached uint8 store, read in whole batches.
+"""The paper's 256x256 images decoded once into a uint8 store, read in whole batches.
 
 Section 2: every image is rescaled so its shorter side is 256 and its central 256x256 patch kept.
 Decoding a JPEG and rescaling it costs milliseconds; on two CPU cores that alone would slow
-training. :func:`cached_store` therefore decodes each split once into a
-:class:`~alexnet.data.gpu_pipeline.Uint8Store` (``uint8 N x 3 x 256 x 256``, memory-mapped) under
-the project's cache folder (:func:`alexnet.data.cache.cache_dir`, never inside the data folder),
-in a folder named by a hash of the source folder, the split, the rescale size, and the file list
-(names, labels, sizes and modification times): a changed data set gets a new store, an unchanged
-one is reused. The store is written to a temporary folder and renamed into place when complete,
-so a store killed half-written is never read.
+training. A :class:`Uint8Store` is a folder holding every image of a split so prepared, once:
+``images.u8`` (``uint8 N x 3 x R x R``, memory-mapped; 196 KiB per 256x256 image),
+``labels.npy`` and ``store.json``.
 
-:class:`StoreBatches` then yields the training batches of one epoch: the indices of
-:class:`alexnet.training.sampler.ResumableSampler`, read with ``os.preadv``, and Section 4.1's random
-crops, mirrors and PCA lighting done for the whole batch by
-:class:`~alexnet.data.gpu_pipeline.GPUAugment` with a generator seeded from ``(seed, epoch,
-batch, rank)``: every random choice is a function of the position in the run, so a run resumed
-at any batch continues exactly. A background thread prepares the next batches while the network
-trains. :class:`StoreBatches` with ``train=False`` gives the validation batches in order, the
-centre ``crop x crop`` patch of each image.
+:func:`cached_store` builds the store of a split under the project's cache folder
+(:func:`alexnet.data.cache.cache_dir`, never inside the data folder), in a folder named by a hash of
+the source folder, the split, the rescale size, and the file list (names, labels, sizes and
+modification times): a changed data set gets a new store, an unchanged one is reused. The store is
+written to a temporary folder and renamed into place when complete, so a store killed half-written
+is never read. :func:`build_store_data` gives the training loop both splits' stores and the data
+set's mean image and PCA, computed from the store.
+
+:class:`StoreBatches` then yields the batches of one epoch: the indices of
+:class:`alexnet.data.sampler.ResumableSampler`, read with ``os.preadv`` into (pinned) memory by a
+few threads, and Section 4.1's random crops, mirrors and PCA lighting done for the whole batch on
+the device by :class:`~alexnet.data.augment.GPUAugment` with a generator seeded from ``(seed,
+epoch, batch, rank)``: every random choice is a function of the position in the run, so a run
+resumed at any batch continues exactly. A background thread prepares the next batches while the
+network trains. With ``train=False`` it gives the validation batches in order, the centre
+``crop x crop`` patch of each image.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..errors import AlexNetError
+from .augment import GPUAugment
 from .cache import cache_dir, hash_strings
-from .datasets import RawImages
-from .gpu_pipeline import GPUAugment, Uint8Store
+from .datasets import DataBundle, RawImages
+from .sampler import derive_seed
 
-__all__ = ["cached_store", "store_folder", "StoreImages", "StoreBatches"]
+__all__ = ["Uint8Store", "write_store", "cached_store", "store_folder", "StoreImages", "build_store_data",
+           "StoreBatches", "background"]
 
 #: Bump when the store's bytes would change for the same source (e.g. another resize method).
 STORE_VERSION = 1
+
+
+# ------------------------------------------------------------------------------- the store
+class Uint8Store:
+    """A folder holding ``images.u8`` (``N x 3 x R x R`` uint8, memory-mapped), ``labels.npy`` and
+    ``store.json`` (count, size, classes, where the images came from)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        meta_path = self.path / "store.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{self.path} is not a uint8 store (no store.json)")
+        self.meta = json.loads(meta_path.read_text())
+        n, r = int(self.meta["count"]), int(self.meta["size"])
+        self.images = np.memmap(self.path / "images.u8", dtype=np.uint8, mode="r", shape=(n, 3, r, r))
+        self.labels = torch.from_numpy(np.load(self.path / "labels.npy").astype(np.int64))
+        self.size = r
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def read_into(self, indices: Sequence[int], out: Tensor, threads: int = 4) -> None:
+        """Read images ``indices`` into the uint8 tensor ``out`` (e.g. pinned), by ``os.preadv``."""
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        per = int(np.prod(self.images.shape[1:]))
+        arr = out.numpy().reshape(len(indices), per)
+        if not hasattr(os, "preadv"):  # pragma: no cover - not Linux
+            torch.index_select(self.tensor(), 0, torch.as_tensor(list(indices)), out=out)
+            return
+        fd = os.open(self.path / "images.u8", os.O_RDONLY)
+        try:
+            def read(chunk: range) -> None:
+                for j in chunk:
+                    want, got = per, 0
+                    while got < want:  # a short read is legal; finish it
+                        n = os.preadv(fd, [memoryview(arr[j, got:])], int(indices[j]) * per + got)
+                        if n <= 0:
+                            raise OSError(f"{self.path / 'images.u8'}: short read at image {indices[j]}")
+                        got += n
+
+            step = max(1, -(-len(indices) // threads))
+            chunks = [range(i, min(i + step, len(indices))) for i in range(0, len(indices), step)]
+            if len(chunks) == 1:
+                read(chunks[0])
+            else:
+                with ThreadPoolExecutor(len(chunks)) as pool:
+                    list(pool.map(read, chunks))
+        finally:
+            os.close(fd)
+
+    def tensor(self) -> Tensor:
+        """The whole store as a (memory-mapped, read-only) uint8 tensor, no copy."""
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns that the memmap is not writable; we only read
+            return torch.from_numpy(self.images)
+
+
+def write_store(path: str | Path, images: Iterator[tuple[Tensor, int]] | Sequence[tuple[Tensor, int]], count: int,
+                *, size: int = 256, classes: Sequence[str] = (), source: str = "",
+                meta: dict[str, Any] | None = None) -> Uint8Store:
+    """Write ``count`` ``(uint8 (3, size, size) image, label)`` pairs as a :class:`Uint8Store`.
+
+    Images must already be rescaled and centre-cropped (:func:`alexnet.data.resize_centre_crop`);
+    ``meta`` adds keys to ``store.json``.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    arr = np.memmap(path / "images.u8", dtype=np.uint8, mode="w+", shape=(count, 3, size, size))
+    labels = np.zeros(count, dtype=np.int32)
+    i = 0
+    for img, label in images:
+        if i >= count:
+            break
+        if tuple(img.shape) != (3, size, size) or img.dtype != torch.uint8:
+            raise ValueError(f"write_store: image {i} is {img.dtype} {tuple(img.shape)}, need uint8 (3, {size}, {size})")
+        arr[i] = img.numpy()
+        labels[i] = label
+        i += 1
+    if i != count:
+        raise ValueError(f"write_store: got {i} images, expected {count}")
+    arr.flush()
+    np.save(path / "labels.npy", labels)
+    (path / "store.json").write_text(json.dumps({"count": count, "size": size, "classes": list(classes),
+                                                 "source": source, **(meta or {})}, indent=2) + "\n")
+    return Uint8Store(path)
 
 
 def _fingerprint(raw: RawImages) -> list[str]:
@@ -123,8 +220,6 @@ def _write(raw: RawImages, path: Path, root: Path, split: str, workers: int | No
     from .loader import default_workers
 
     n, r = len(raw), raw.resize
-    path.mkdir(parents=True)
-    images = np.memmap(path / "images.u8", dtype=np.uint8, mode="w+", shape=(n, 3, r, r))
     workers = default_workers() if workers is None else workers
     loader = torch.utils.data.DataLoader(raw, batch_size=32, shuffle=False, num_workers=workers if n >= 256 else 0)
     bar = None
@@ -132,24 +227,23 @@ def _write(raw: RawImages, path: Path, root: Path, split: str, workers: int | No
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, desc=f"store {split} {r}x{r}", unit="img")
-    i = 0
-    for batch in loader:
-        images[i:i + len(batch)] = batch.numpy()
-        i += len(batch)
+
+    def images() -> Iterator[tuple[Tensor, int]]:
+        labels = iter(raw.targets)
+        for batch in loader:
+            yield from ((img, next(labels)) for img in batch)
+            if bar is not None:
+                bar.update(len(batch))
+
+    try:
+        write_store(path, images(), n, size=r, source=str(Path(root).resolve()), meta={
+            "split": split, "version": STORE_VERSION, "keys_hash": hash_strings(raw.keys),
+            "what": f"Section 2: shorter side rescaled to {r}, central {r}x{r} patch, uint8 RGB, N x 3 x {r} x {r}"})
+    except ValueError as err:  # fewer images than listed
+        raise AlexNetError(f"{root}: {split} images: {err}") from None
+    finally:
         if bar is not None:
-            bar.update(len(batch))
-    if bar is not None:
-        bar.close()
-    if i != n:
-        raise AlexNetError(f"{root}: expected {n} {split} images, read {i}")
-    images.flush()
-    del images
-    np.save(path / "labels.npy", np.asarray(raw.targets, dtype=np.int32))
-    (path / "store.json").write_text(json.dumps({
-        "count": n, "size": r, "split": split, "source": str(Path(root).resolve()),
-        "what": f"Section 2: shorter side rescaled to {r}, central {r}x{r} patch, uint8 RGB, N x 3 x {r} x {r}",
-        "version": STORE_VERSION, "keys_hash": hash_strings(raw.keys),
-    }, indent=2) + "\n")
+            bar.close()
 
 
 class StoreImages(RawImages):
@@ -167,10 +261,73 @@ class StoreImages(RawImages):
         return torch.from_numpy(np.array(self.store.images[i]))
 
 
+def build_store_data(root: Path, *, resize: int, crop: int, augment: bool, pca_lighting: bool, mean_image: bool,
+                     skip_bad: bool, max_per_class: int | None, workers: int | None,
+                     log: Callable[[str], Any] | None = None) -> tuple[DataBundle, Uint8Store, Uint8Store]:
+    """Section 2's images of both splits decoded once into cached stores: ``(bundle, train store, val
+    store)``; the bundle's mean image and PCA come from the store (the same cache files as the images
+    path computes: same keys, same pixels)."""
+    from .datasets import build_datasets
+    from .stats import IMAGENET_MEAN_RGB, mean_image as mean_of, pca_stats
+
+    bundle = build_datasets(root, resize=resize, crop=crop, augment=augment, pca_lighting=False, mean_image=False,
+                            skip_bad=skip_bad, max_per_class=max_per_class)
+    train_raw, val_raw = bundle.train.raw, bundle.val.raw
+    train_store = cached_store(train_raw, root, "train", workers=workers, log=log)
+    val_store = cached_store(val_raw, root, "val", workers=workers, log=log)
+    train_images = StoreImages(train_store, train_raw)
+    if mean_image:
+        mean = mean_of(train_images, root, workers=0) * bundle.scale
+    else:
+        mean = torch.tensor(IMAGENET_MEAN_RGB).view(3, 1, 1) * bundle.scale
+    pca = pca_stats(train_images, root, workers=0) if (augment and pca_lighting) else None
+    return dataclasses.replace(bundle, mean=mean, pca=pca), train_store, val_store
+
+
+def background(items: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """Yield ``items`` as a background thread makes them, at most ``depth`` ahead (the package's one
+    prefetch loop). An error in the thread is raised here; stopping early stops the thread."""
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as err:  # surface the worker's error in the consumer
+            put(err)
+
+    thread = threading.Thread(target=work, name="store-batches", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 class StoreBatches:
     """The batches of one epoch from a :class:`Uint8Store`, prepared in a background thread.
 
-    Training (``train=True``): ``sampler`` (a :class:`alexnet.training.sampler.ResumableSampler` whose
+    Training (``train=True``): ``sampler`` (a :class:`~alexnet.data.sampler.ResumableSampler` whose
     position was set with ``set_position``) gives each batch's indices; ``augment`` crops, mirrors
     and lights the batch with a generator seeded from ``(seed, epoch, batch, rank)``.
     ``random_crops=False`` trains on the centre patch (no augmentation). Validation
@@ -196,8 +353,6 @@ class StoreBatches:
                 yield b, self.indices[lo:lo + self.batch_size]
 
     def _make(self, b: int, idx: list[int]) -> tuple[Tensor, Tensor]:
-        from ..training.sampler import derive_seed
-
         shape = self.store.images.shape[1:]
         buf = torch.empty((len(idx), *shape), dtype=torch.uint8, pin_memory=self.device.type == "cuda")
         self.store.read_into(idx, buf, threads=self.readers)
@@ -212,41 +367,7 @@ class StoreBatches:
         return x, labels.to(self.device, non_blocking=True)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        q: queue.Queue = queue.Queue(maxsize=self.prefetch)
-        stop = threading.Event()
-        done = object()
-
-        def put(item) -> bool:
-            while not stop.is_set():
-                try:
-                    q.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def work() -> None:
-            try:
-                for b, idx in self._index_batches():
-                    if not put(self._make(b, idx)):
-                        return
-                put(done)
-            except BaseException as err:  # surface the worker's error in the training loop
-                put(err)
-
-        thread = threading.Thread(target=work, name="store-batches", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = q.get()
-                if item is done:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            thread.join()
+        return background((self._make(b, idx) for b, idx in self._index_batches()), self.prefetch)
 
     def __len__(self) -> int:
         if self.train:

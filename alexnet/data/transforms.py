@@ -70,8 +70,7 @@ def random_patch(n: int, height: int, width: int, crop: int, *, flip: bool = Tru
     """Section 4.1's random patches: for ``n`` images of ``height x width``, the ``top`` and ``left``
     corner of a ``crop x crop`` patch (uniform) and whether to mirror it (probability 1/2; ``None``
     when ``flip`` is off). The one place the package draws them, in this order: tops, lefts, mirrors
-    (:class:`RandomCropFlip` per image, :class:`alexnet.data.gpu_pipeline.GPUAugment` and
-    :func:`alexnet.experiments.tensors.random_crop_flip` per batch)."""
+    (:class:`RandomCropFlip` per image, :mod:`alexnet.data.augment` per batch)."""
     if crop > min(height, width):
         raise ValueError(f"crop {crop} is larger than the {height}x{width} images; use resize >= crop")
     top = torch.randint(0, height - crop + 1, (n,), device=device, generator=generator)

@@ -24,7 +24,8 @@ from ..small_nets import CifarNet
 from .common import summarise, verdict
 from .in_memory import InMemoryConfig, InMemoryHistory, fit_in_memory
 from .records import Records
-from .tensors import TensorData, centre_crop
+from ..data.augment import centre_crop
+from ..data.tensors import TensorData
 
 __all__ = ["Variant", "train_config", "baseline_net", "compare", "paired", "table", "choose_rate",
            "length_check", "with_chosen_rate", "shared_baseline", "lrn_divisor", "SHARED_BASELINE"]

@@ -22,7 +22,7 @@ from .ablation import Variant, baseline_net, compare, paired, table, with_chosen
 from .common import summarise
 from .in_memory import InMemoryHistory, evaluate_in_memory
 from .records import Records
-from .tensors import TensorData
+from ..data.tensors import TensorData
 
 NAME = "dropout"
 SECTION = "4.2"

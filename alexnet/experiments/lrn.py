@@ -16,7 +16,7 @@ import torch
 
 from .ablation import SHARED_BASELINE, Variant, baseline_net, compare, paired, shared_baseline, table, with_chosen_rate
 from .records import Records
-from .tensors import TensorData
+from ..data.tensors import TensorData
 
 NAME = "lrn"
 SECTION = "3.3"

@@ -15,7 +15,7 @@ from .ablation import SHARED_BASELINE, Variant, baseline_net, compare, paired, s
 from .lrn import CHECKS as LRN_CHECKS
 from .lrn import CI_NOTE, FULL_NOTE, REGIME_CI, REGIME_FULL
 from .records import Records
-from .tensors import TensorData
+from ..data.tensors import TensorData
 
 NAME = "pooling"
 SECTION = "3.4"

@@ -22,7 +22,7 @@ from ..small_nets import CifarNet
 from .common import summarise, t_interval, verdict
 from .in_memory import InMemoryConfig, fit_in_memory
 from .records import Records
-from .tensors import TensorData
+from ..data.tensors import TensorData
 
 NAME = "relu_tanh"
 SECTION = "3.1"

@@ -4,11 +4,11 @@
 * :mod:`.loop`: :func:`train`, the loop itself (run folders, exact resume, several GPUs);
 * :mod:`.history`: :class:`EpochRecord`, the one history schema of both training loops;
 * :mod:`.checkpoint`: atomic checkpoints and :func:`load_model`;
-* :mod:`.sampler`: data order and augmentation as functions of the position in the run;
-* :mod:`.schedule`: the learning rate divided by 10 on a plateau;
+* :mod:`.schedule`: the learning rate divided by 10 on a plateau (torch's schedulers underneath);
 * :mod:`.distributed`: DistributedDataParallel set-up for several processes.
 
-The in-memory loop of the CIFAR-10 ablations is :func:`alexnet.experiments.in_memory.fit_in_memory`.
+The data order and per-item seeds, resumable mid-epoch, are :mod:`alexnet.data.sampler`; the in-memory
+loop of the CIFAR-10 ablations is :func:`alexnet.experiments.in_memory.fit_in_memory`.
 """
 from .checkpoint import load_model
 from .config import TRAINING_PROFILES, TrainConfig, load_preset, preset_names

@@ -19,12 +19,14 @@ The held-out set is called "val" throughout; for the CIFAR-10 ablations it is CI
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from ..errors import AlexNetError
 
-__all__ = ["EpochRecord", "REQUIRED_KEYS", "OPTIONAL_KEYS"]
+__all__ = ["EpochRecord", "REQUIRED_KEYS", "OPTIONAL_KEYS", "read_metrics"]
 
 
 @dataclass(kw_only=True)
@@ -87,3 +89,25 @@ class EpochRecord:
 REQUIRED_KEYS: tuple[str, ...] = tuple(f.name for f in fields(EpochRecord) if f.default is not None)
 #: Keys only the streaming loop fills (left out of :meth:`EpochRecord.to_dict` when ``None``).
 OPTIONAL_KEYS: tuple[str, ...] = tuple(f.name for f in fields(EpochRecord) if f.default is None)
+
+
+def read_metrics(run: str | Path) -> list[dict[str, Any]]:
+    """The per-epoch records of ``metrics.jsonl`` in ``run`` (a run folder or an exported results folder).
+
+    Each line is checked against the history schema (:class:`EpochRecord`: an :class:`AlexNetError`
+    names the file, the line and the missing or unknown key) and returned as the dict it holds
+    (``EpochRecord.from_dict(row)`` gives the record).
+    """
+    path = Path(run) / "metrics.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist (is {run} a run folder?)")
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as err:
+            raise AlexNetError(f"{path}, line {i}: not JSON ({err})") from None
+        rows.append(EpochRecord.from_dict(row, f"{path}, line {i}").to_dict())
+    return rows

@@ -20,7 +20,7 @@ A run folder holds:
 
 Exact resumption. Every random choice is a function of the position in the run, never of its
 history: the data order of epoch ``e`` comes from ``(seed, e)``, each image's crop, flip and PCA
-lighting from ``(seed, e, index)`` (:mod:`alexnet.training.sampler`), and the dropout masks of step ``s``
+lighting from ``(seed, e, index)`` (:mod:`alexnet.data.sampler`), and the dropout masks of step ``s``
 from ``(seed, e, s, rank)``. With ``deterministic=True`` on a CPU, a run killed at any moment
 (even while it writes a checkpoint) and resumed with ``resume=True`` ends with bit-identical
 weights and metrics to a run that was never interrupted (``tests/test_resume.py``).
@@ -33,7 +33,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ from torch import nn
 
 from ..errors import AlexNetError
 from ..evaluate import topk_error_counts
+from ..files import atomic_write
+from ..formatting import clock
 from ..model import PAPER_FC, PAPER_WIDTHS, AlexNet
 from ..optim import PaperSGD
 from ..provenance import ROOT, resolve_device
@@ -53,8 +55,8 @@ from .checkpoint import (
     rng_states, save_checkpoint,
 )
 from .config import MODEL_PATHS, TrainConfig
-from .history import EpochRecord
-from .sampler import ResumableSampler, SeededDataset, derive_seed
+from .history import EpochRecord, read_metrics
+from ..data.sampler import ResumableSampler, SeededDataset, derive_seed
 from .schedule import make_schedule
 
 __all__ = ["train", "read_metrics", "TIMING_KEYS", "NonFiniteLossError"]
@@ -70,21 +72,98 @@ class NonFiniteLossError(AlexNetError):
     """The loss became NaN or infinite; the run stopped, its last good checkpoint is kept."""
 
 
+# ---------------------------------------------------------------------------- what the loop counts
+@dataclass
+class Sums:
+    """Sums over the images seen so far of an epoch (training) or a pass (validation)."""
+
+    loss: float = 0.0   # cross-entropy, summed over images
+    top1: float = 0.0   # images whose label is not the top-1 guess
+    top5: float = 0.0   # ... not among the top 5
+    images: float = 0.0
+
+    def __add__(self, other: Sums) -> Sums:
+        return Sums(self.loss + other.loss, self.top1 + other.top1, self.top5 + other.top5,
+                    self.images + other.images)
+
+    def means(self) -> tuple[float, float, float]:
+        """Mean loss, top-1 and top-5 error per image."""
+        return self.loss / self.images, self.top1 / self.images, self.top5 / self.images
+
+    def as_list(self) -> list[float]:
+        """``[loss, top1, top5, images]``: a checkpoint's ``accum``, the form summed over processes."""
+        return [self.loss, self.top1, self.top5, self.images]
+
+    def reduced(self, info: dist_utils.DistInfo, device: torch.device) -> Sums:
+        """The sums of all processes together."""
+        return Sums(*dist_utils.all_reduce_sum(self.as_list(), info, device))
+
+
+@dataclass
+class EpochClock:
+    """The clocks of this session's share of one epoch (the timing fields of its record)."""
+
+    earlier_s: float = 0.0                                   # training seconds of this epoch in killed sessions
+    start: float = field(default_factory=time.perf_counter)
+    cpu_start: float = field(default_factory=time.process_time)
+    step_s: float = 0.0                                      # the bare steps: forward, backward, update
+    step_images: int = 0
+    data_wait_s: float = 0.0
+    images: int = 0                                          # images trained in this session (for the rate)
+
+    def since_start(self) -> float:
+        return time.perf_counter() - self.start
+
+    def training_s(self) -> float:
+        """This epoch's training wall time so far, over all sessions."""
+        return self.earlier_s + self.since_start()
+
+    def cpu_cores(self) -> float:
+        """CPU time of this process over wall time since the epoch started: on a shared machine, how
+        many cores the run actually had."""
+        return (time.process_time() - self.cpu_start) / max(self.since_start(), 1e-9)
+
+
+@dataclass
+class Position:
+    """Where the run stands: what a checkpoint holds besides weights, optimiser and random states."""
+
+    epoch: int = 0                # epochs finished
+    batch: int = 0                # batches of the current epoch finished
+    step: int = 0                 # optimiser steps taken
+    sums: Sums = field(default_factory=Sums)  # the current epoch's training sums so far
+    epoch_train_s: float = 0.0    # the current epoch's training seconds in earlier sessions
+    history: list[dict[str, Any]] = field(default_factory=list)  # one EpochRecord dict per finished epoch
+    best: dict[str, Any] = field(default_factory=lambda: {"val_top1_error": math.inf, "epoch": None})
+    elapsed_s: float = 0.0        # wall seconds of earlier sessions
+
+    @classmethod
+    def from_checkpoint(cls, state: dict[str, Any]) -> Position:
+        return cls(epoch=int(state["epoch"]), batch=int(state["batch"]), step=int(state["global_step"]),
+                   sums=Sums(*(float(v) for v in state["accum"])),
+                   epoch_train_s=float(state.get("epoch_train_time", 0.0)),
+                   history=[dict(r) for r in state["history"]], best=dict(state["best"]),
+                   elapsed_s=float(state.get("elapsed", 0.0)))
+
+
 # ---------------------------------------------------------------------------- environment
 def _tower_devices(spec: str | None, towers: int, info: dist_utils.DistInfo) -> tuple[torch.device, ...] | None:
+    """The two towers' devices (Section 3.2) from ``--tower-devices``; one error naming it when impossible."""
     if not spec:
         return None
+    what = f"setting 'tower_devices' (--tower-devices) = {spec!r}:"
     if towers != 2:
-        raise AlexNetError("setting 'tower_devices' needs the two-tower net (towers=2)")
+        raise AlexNetError(f"{what} needs the two-tower net (towers=2)")
     if spec == "split":
-        if not torch.cuda.is_available() or torch.cuda.device_count() < 2 * (info.local_rank + 1):
-            raise AlexNetError(f"setting 'tower_devices' = 'split' needs GPUs {2 * info.local_rank} and "
-                               f"{2 * info.local_rank + 1} for local rank {info.local_rank}")
-        return (torch.device("cuda", 2 * info.local_rank), torch.device("cuda", 2 * info.local_rank + 1))
-    devs = tuple(torch.device(d.strip()) for d in spec.split(","))
-    if len(devs) != 2:
-        raise AlexNetError(f"setting 'tower_devices' = {spec!r}: give two devices, e.g. cuda:0,cuda:1")
-    return devs
+        first = 2 * info.local_rank
+        if not torch.cuda.is_available() or torch.cuda.device_count() < first + 2:
+            raise AlexNetError(f"{what} needs GPUs {first} and {first + 1} for local rank {info.local_rank}; this "
+                               f"machine has {torch.cuda.device_count() if torch.cuda.is_available() else 'no'} GPUs")
+        return torch.device("cuda", first), torch.device("cuda", first + 1)
+    names = [d.strip() for d in spec.split(",")]
+    if len(names) != 2 or not all(names):
+        raise AlexNetError(f"{what} give two devices, e.g. cuda:0,cuda:1")
+    return tuple(resolve_device(name, f"{what} device", info.local_rank) for name in names)
 
 
 def set_deterministic(on: bool, device: torch.device | None = None) -> None:
@@ -103,6 +182,23 @@ def set_deterministic(on: bool, device: torch.device | None = None) -> None:
         torch.backends.cudnn.benchmark = True
 
 
+def _progress_bar(show: bool, **kwargs: Any):
+    """A tqdm bar, or a disabled one (from plain ``tqdm``: ``tqdm.auto`` warns in kernels without ipywidgets)."""
+    if show:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(disable=not show, **kwargs)
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    atomic_write(path, json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def _norm(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
 # ---------------------------------------------------------------------------- data
 def _resolve_data(cfg: TrainConfig) -> Path:
     from ..data import resolve_data_root
@@ -112,103 +208,45 @@ def _resolve_data(cfg: TrainConfig) -> Path:
     return resolve_data_root(cfg.data, cfg.dataset)
 
 
-def _build_data(cfg: TrainConfig, root: Path):
+def _build_data(cfg: TrainConfig, root: Path, log) -> tuple[Any, Any, Any]:
+    """``(bundle, train store, val store)``: the data set as ``cfg.loader`` reads it (no stores for
+    ``images``); at least two classes (a one-class set would give a meaningless perfect score)."""
     from ..data import build_datasets
+    from ..data.store import build_store_data
 
-    return build_datasets(root, resize=cfg.resize, crop=cfg.crop, augment=cfg.augment,
-                          pca_lighting=cfg.pca_lighting, mean_image=cfg.mean_image, skip_bad=cfg.skip_bad,
-                          max_per_class=cfg.max_per_class)
-
-
-def _build_store_data(cfg: TrainConfig, root: Path, log) -> tuple[Any, Any, Any]:
-    """Section 2's images decoded once into cached uint8 stores (:mod:`alexnet.data.store`):
-    ``(bundle, train store, val store)``; the bundle's mean image and PCA come from the store."""
-    from ..data import build_datasets, mean_image, pca_stats
-    from ..data.stats import IMAGENET_MEAN_RGB
-    from ..data.store import StoreImages, cached_store
-
-    bundle = build_datasets(root, resize=cfg.resize, crop=cfg.crop, augment=cfg.augment, pca_lighting=False,
-                            mean_image=False, skip_bad=cfg.skip_bad, max_per_class=cfg.max_per_class)
-    train_raw, val_raw = bundle.train.raw, bundle.val.raw
-    train_store = cached_store(train_raw, root, "train", workers=cfg.workers, log=log)
-    val_store = cached_store(val_raw, root, "val", workers=cfg.workers, log=log)
-    train_images = StoreImages(train_store, train_raw)
-    if cfg.mean_image:  # the same cache file as the images path computes (same keys, same pixels)
-        mean = mean_image(train_images, root, workers=0) * bundle.scale
+    settings = dict(resize=cfg.resize, crop=cfg.crop, augment=cfg.augment, pca_lighting=cfg.pca_lighting,
+                    mean_image=cfg.mean_image, skip_bad=cfg.skip_bad, max_per_class=cfg.max_per_class)
+    if cfg.loader == "store":
+        bundle, train_store, val_store = build_store_data(root, workers=cfg.workers, log=log, **settings)
     else:
-        mean = torch.tensor(IMAGENET_MEAN_RGB).view(3, 1, 1) * bundle.scale
-    pca = pca_stats(train_images, root, workers=0) if (cfg.augment and cfg.pca_lighting) else None
-    return dataclasses.replace(bundle, mean=mean, pca=pca), train_store, val_store
+        bundle, train_store, val_store = build_datasets(root, **settings), None, None
+    if len(bundle.classes) < 2:
+        raise AlexNetError(f"data folder {root} holds {len(bundle.classes)} class ({', '.join(bundle.classes)}): "
+                           "training needs at least two class folders")
+    return bundle, train_store, val_store
 
 
-def _loader(dataset, batch_size: int, sampler, workers: int | None, seed: int, train: bool):
-    from ..data import make_loader
-
-    return make_loader(dataset, batch_size, train=train, workers=workers, seed=seed, sampler=sampler)
-
-
-# ---------------------------------------------------------------------------- metrics
-def read_metrics(run: str | Path) -> list[dict[str, Any]]:
-    """The per-epoch records of ``metrics.jsonl`` in ``run`` (a run folder or an exported results folder).
-
-    Each line is checked against the history schema (:class:`~alexnet.training.history.EpochRecord`:
-    an :class:`AlexNetError` names the file, the line and the missing or unknown key) and returned
-    as the dict it holds (``EpochRecord.from_dict(row)`` gives the record).
-    """
-    path = Path(run) / "metrics.jsonl"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist (is {run} a run folder?)")
-    rows = []
-    for i, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as err:
-            raise AlexNetError(f"{path}, line {i}: not JSON ({err})") from None
-        rows.append(EpochRecord.from_dict(row, f"{path}, line {i}").to_dict())
-    return rows
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-
-
-def _write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in history))
-    os.replace(tmp, path)
-
-
-def _fmt_time(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-# ---------------------------------------------------------------------------- the loop
 @torch.no_grad()
-def _validate(model: nn.Module, loader, device: torch.device, autocast, channels_last: bool) -> list[float]:
-    """``[loss_sum, top1_errors, top5_errors, n]`` over this process's share of the validation set."""
+def _validate(model: nn.Module, loader, device: torch.device, autocast, channels_last: bool) -> Sums:
+    """Loss and errors summed over this process's share of the validation set."""
     model.eval()
-    sums = [0.0, 0.0, 0.0, 0.0]
+    sums = Sums()
+    memory_format = torch.channels_last if channels_last else torch.preserve_format
     for x, y in loader:
-        x = x.to(device, non_blocking=True, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+        x = x.to(device, non_blocking=True, memory_format=memory_format)
         with autocast():
             logits = model(x)
         y = y.to(logits.device, non_blocking=True)
         loss = F.cross_entropy(logits.float(), y, reduction="sum")
         e1, e5 = topk_error_counts(logits, y)
-        sums[0] += float(loss)
-        sums[1] += e1
-        sums[2] += e5
-        sums[3] += len(y)
+        sums.loss += float(loss)
+        sums.top1 += e1
+        sums.top5 += e5
+        sums.images += len(y)
     return sums
 
 
+# ---------------------------------------------------------------------------- the loop
 def train(config: TrainConfig) -> Path:
     """Train one network as ``config`` says; returns the run folder (see the module docstring).
 
@@ -226,6 +264,8 @@ def train(config: TrainConfig) -> Path:
 
 
 class _Trainer:
+    """One training run: :meth:`run` is the whole loop, each step of it a method below."""
+
     def __init__(self, cfg: TrainConfig, info: dist_utils.DistInfo) -> None:
         self.cfg, self.info = cfg, info
         if cfg.out is None:
@@ -234,12 +274,56 @@ class _Trainer:
         self.out = Path(cfg.out)
         self.main = info.is_main
         self.show_bar = cfg.progress and not cfg.quiet and self.main
+        self.t_start = time.perf_counter()
 
     def log(self, message: str) -> None:
         if self.main:
             print(message, flush=True)
 
-    # -------------------------------------------------------------- setup
+    def run(self) -> Path:
+        self.set_up()
+        while self.pos.epoch < self.cfg.epochs:
+            clock_ = self.train_epoch()
+            t_val = time.perf_counter()
+            val = _validate(self.core if self.info.enabled else self.net, self.val_loader, self.device,
+                            self.autocast, self.cfg.channels_last).reduced(self.info, self.device)
+            self.end_epoch(clock_, val, time.perf_counter() - t_val)
+        self.finish()
+        return self.out
+
+    # -------------------------------------------------------------- set up
+    def set_up(self) -> None:
+        """Device, the resumed state, data, model, optimiser and schedule, the run folder, loaders."""
+        cfg = self.cfg
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.device = resolve_device(cfg.device, "setting 'device' =", self.info.local_rank)
+        self.tower_devs = _tower_devices(cfg.tower_devices, cfg.towers, self.info)
+        if self.tower_devs is not None:
+            self.device = self.tower_devs[0]
+        set_deterministic(cfg.deterministic, self.device)
+        state = self._load_resume_state()
+        self.root = _resolve_data(cfg)
+        self.bundle, train_store, val_store = _build_data(cfg, self.root, self.log)
+        self.classes = list(self.bundle.classes)
+        self.model_config = cfg.model_config(len(self.classes))
+        if state is not None:
+            check_model_config(state["model_config"], self.model_config, self.out / "last.pt")
+            if list(state.get("classes") or self.classes) != self.classes:
+                raise AlexNetError(f"checkpoint {self.out / 'last.pt'} was trained on other classes than {self.root}")
+        self._build_model()
+        self.pos = Position()
+        if state is not None:
+            self._restore(state)
+        del state
+        self._write_run_folder()
+        self._wrap_model()
+        self._build_loaders(train_store, val_store)
+        self.log(f"training {sum(p.numel() for p in self.core.parameters()):,} parameters on {self.device} "
+                 f"({self.info.world_size} process{'es' if self.info.world_size > 1 else ''}); "
+                 f"{len(self.bundle.train)} training images, {len(self.bundle.val)} validation images, "
+                 f"{self.steps} steps per epoch, run folder {self.out}")
+
     def _load_resume_state(self) -> dict[str, Any] | None:
         cfg, out = self.cfg, self.out
         saved_cfg = out / "config.json"
@@ -269,274 +353,247 @@ class _Trainer:
             return None
         return load_checkpoint(last)
 
-    def run(self) -> Path:
-        cfg, info = self.cfg, self.info
-        t_start = time.perf_counter()
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        device = resolve_device(cfg.device, "setting 'device' =", info.local_rank)
-        tower_devs = _tower_devices(cfg.tower_devices, cfg.towers, info)
-        if tower_devs is not None:
-            device = tower_devs[0]
-        set_deterministic(cfg.deterministic, device)
-        state = self._load_resume_state()
-
-        root = _resolve_data(cfg)
-        if cfg.loader == "store":
-            bundle, train_store, val_store = _build_store_data(cfg, root, self.log)
-        else:
-            bundle = _build_data(cfg, root)
-        classes = list(bundle.classes)
-        model_config = cfg.model_config(len(classes))
-        if state is not None:
-            check_model_config(state["model_config"], model_config, self.out / "last.pt")
-            if list(state.get("classes") or classes) != classes:
-                raise AlexNetError(f"checkpoint {self.out / 'last.pt'} was trained on other classes than {root}")
-
-        # model, optimiser, schedule (Sections 3 and 5)
+    def _build_model(self) -> None:
+        """Sections 3 and 5: the network (seeded initialisation), the update rule, the schedule."""
+        cfg = self.cfg
         torch.manual_seed(cfg.seed)
-        model = AlexNet(**model_config, devices=tower_devs, fast=MODEL_PATHS[cfg.model])
-        if tower_devs is None:
-            model.to(device)
+        model = AlexNet(**self.model_config, devices=self.tower_devs, fast=MODEL_PATHS[cfg.model])
+        if self.tower_devs is None:
+            model.to(self.device)
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
-        if cfg.optimizer == "paper":
-            optimizer = PaperSGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-        else:
-            optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                        weight_decay=cfg.weight_decay)
-        schedule = make_schedule(cfg.lr_schedule, optimizer, factor=cfg.lr_factor, patience=cfg.patience,
-                                 max_reductions=cfg.max_lr_drops, step_size=cfg.step_size)
+        sgd = PaperSGD if cfg.optimizer == "paper" else torch.optim.SGD
+        self.optimizer = sgd(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        self.schedule = make_schedule(cfg.lr_schedule, self.optimizer, factor=cfg.lr_factor, patience=cfg.patience,
+                                      max_reductions=cfg.max_lr_drops, step_size=cfg.step_size)
         amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.amp)
-        scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16")
+        self.autocast = lambda: torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == "fp16")
+        self.core: nn.Module = model
 
-        epoch, batch, global_step, elapsed = 0, 0, 0, 0.0
-        step_time, step_images, data_wait = 0.0, 0, 0.0  # this session's share of the epoch (not checkpointed)
-        accum = [0.0, 0.0, 0.0, 0.0]
-        epoch_train_time = 0.0
-        history: list[dict[str, Any]] = []
-        best: dict[str, Any] = {"val_top1_error": math.inf, "epoch": None}
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            schedule.load_state_dict(state["schedule"])
-            if state.get("scaler"):
-                scaler.load_state_dict(state["scaler"])
-            epoch, batch, global_step = int(state["epoch"]), int(state["batch"]), int(state["global_step"])
-            accum = [float(v) for v in state["accum"]]
-            epoch_train_time = float(state.get("epoch_train_time", 0.0))
-            history = [dict(r) for r in state["history"]]
-            best = dict(state["best"])
-            elapsed = float(state.get("elapsed", 0.0))
-            restore_rng_states(state["rng"])
-            self.log(f"resuming {self.out} at epoch {epoch + 1}, batch {batch} (step {global_step})")
-        del state
+    def _restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint: weights, momentum, schedule, position, random states."""
+        self.core.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.pos = Position.from_checkpoint(state)
+        restore_rng_states(state["rng"])
+        self.log(f"resuming {self.out} at epoch {self.pos.epoch + 1}, batch {self.pos.batch} (step {self.pos.step})")
 
-        # the run folder
+    def _write_run_folder(self) -> None:
+        """``config.json`` and the ``metrics.jsonl`` of the epochs finished so far."""
+        cfg, mc, bundle = self.cfg, self.model_config, self.bundle
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
             _write_json(self.out / "config.json", {
-                "config": asdict(cfg), "model_config": model_config,
-                "parameters": sum(p.numel() for p in model.parameters()),
-                "paper_size": model_config["widths"] == PAPER_WIDTHS and model_config["fc"] == PAPER_FC
-                and cfg.towers == 2,
-                "data": {"root": str(root), "description": bundle.description, "synthetic": bool(bundle.synthetic),
-                         "classes": len(classes), "train_images": len(bundle.train), "val_images": len(bundle.val)},
-                "world_size": info.world_size, "provenance": provenance_record(device).to_dict(),
+                "config": asdict(cfg), "model_config": mc,
+                "parameters": sum(p.numel() for p in self.core.parameters()),
+                "paper_size": mc["widths"] == PAPER_WIDTHS and mc["fc"] == PAPER_FC and cfg.towers == 2,
+                "data": {"root": str(self.root), "description": bundle.description,
+                         "synthetic": bool(bundle.synthetic), "classes": len(self.classes),
+                         "train_images": len(bundle.train), "val_images": len(bundle.val)},
+                "world_size": self.info.world_size, "provenance": provenance_record(self.device).to_dict(),
             })
-            _write_metrics(self.out / "metrics.jsonl", history)
-        dist_utils.barrier(info)
+            atomic_write(self.out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in self.pos.history))
+        dist_utils.barrier(self.info)
 
-        core = model
-        net: nn.Module = model
-        if info.enabled:
+    def _wrap_model(self) -> None:
+        """``self.net``: the model as trained (DistributedDataParallel over processes, compiled)."""
+        self.net: nn.Module = self.core
+        if self.info.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
-            net = DDP(model, device_ids=[device.index] if device.type == "cuda" and tower_devs is None else None)
-        if cfg.compile:
-            net = torch.compile(net)
+            on_one_gpu = self.device.type == "cuda" and self.tower_devs is None
+            self.net = DDP(self.core, device_ids=[self.device.index] if on_one_gpu else None)
+        if self.cfg.compile:
+            self.net = torch.compile(self.net)
 
-        # data order (resumable) and loaders
-        sampler = ResumableSampler(len(bundle.train), cfg.batch_size, cfg.seed, rank=info.rank,
-                                   world_size=info.world_size, steps_per_epoch=cfg.steps_per_epoch)
+    def _build_loaders(self, train_store, val_store) -> None:
+        """The resumable data order and the training and validation batches (:mod:`alexnet.data`)."""
+        cfg, info, bundle = self.cfg, self.info, self.bundle
+        self.sampler = ResumableSampler(len(bundle.train), cfg.batch_size, cfg.seed, rank=info.rank,
+                                        world_size=info.world_size, steps_per_epoch=cfg.steps_per_epoch)
         local_batch = cfg.batch_size // info.world_size
-        val_sampler = range(info.rank, len(bundle.val), info.world_size)
+        val_batch = cfg.eval_batch_size or local_batch
+        val_indices = range(info.rank, len(bundle.val), info.world_size)
         if cfg.loader == "store":
-            from ..data.gpu_pipeline import GPUAugment
+            from ..data.augment import GPUAugment
             from ..data.store import StoreBatches
 
             augment = GPUAugment(bundle.mean, cfg.crop, scale=bundle.scale, flip=cfg.augment, pca=bundle.pca,
                                  channels_last=cfg.channels_last)
-            train_loader = StoreBatches(train_store, augment, device, train=True, sampler=sampler, seed=cfg.seed,
-                                        random_crops=cfg.augment)
-            val_loader = StoreBatches(val_store, augment, device, train=False, indices=val_sampler,
-                                      batch_size=cfg.eval_batch_size or local_batch)
+            self.train_loader = StoreBatches(train_store, augment, self.device, train=True, sampler=self.sampler,
+                                             seed=cfg.seed, random_crops=cfg.augment)
+            self.val_loader = StoreBatches(val_store, augment, self.device, train=False, indices=val_indices,
+                                           batch_size=val_batch)
         else:
-            train_loader = _loader(SeededDataset(bundle.train), local_batch, sampler, cfg.workers, cfg.seed, True)
-            val_loader = _loader(bundle.val, cfg.eval_batch_size or local_batch, val_sampler, cfg.workers, cfg.seed,
-                                 False)
-        steps = sampler.num_batches()
+            from ..data import make_loader
+
+            self.train_loader = make_loader(SeededDataset(bundle.train), local_batch, train=True,
+                                            workers=cfg.workers, seed=cfg.seed, sampler=self.sampler)
+            self.val_loader = make_loader(bundle.val, val_batch, train=False, workers=cfg.workers, seed=cfg.seed,
+                                          sampler=val_indices)
+        self.steps = self.sampler.num_batches()
         # the training set's mean image (Section 2): evaluation subtracts this one, whatever folder it reads
-        data_mean = bundle.mean.detach().to(torch.float32).cpu().clone()
-        memory_format = torch.channels_last if cfg.channels_last else torch.preserve_format
+        self.data_mean = bundle.mean.detach().to(torch.float32).cpu().clone()
 
-        def autocast():
-            return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
-
-        def snapshot(next_epoch: int, next_batch: int, sums: list[float], train_time: float) -> dict[str, Any]:
-            return {
-                "format": FORMAT, "model": core.state_dict(), "model_config": model_config,
-                "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                "scaler": scaler.state_dict() if scaler.is_enabled() else {},
-                "epoch": next_epoch, "batch": next_batch, "global_step": global_step,
-                "accum": list(sums), "epoch_train_time": train_time,
-                "history": history, "best": best, "rng": rng_states(), "config": asdict(cfg),
-                "classes": classes, "class_names": list(bundle.class_names), "data_config": cfg.data_config(),
-                "data_mean": data_mean,
-                "elapsed": elapsed + time.perf_counter() - t_start, "world_size": info.world_size,
-                "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            }
-
-        if self.show_bar:
-            from tqdm.auto import tqdm
-        else:  # no bar: do not even import tqdm.auto (it warns in kernels without ipywidgets)
-            tqdm = _NoBar
-
-        self.log(f"training {sum(p.numel() for p in model.parameters()):,} parameters on {device} "
-                 f"({info.world_size} process{'es' if info.world_size > 1 else ''}); {len(bundle.train)} training "
-                 f"images, {len(bundle.val)} validation images, {steps} steps per epoch, run folder {self.out}")
-        while epoch < cfg.epochs:
-            net.train()
-            sampler.set_position(epoch, batch)
-            lr_used = schedule.lr
-            bar = tqdm(total=steps, initial=batch, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.show_bar,
-                       leave=False, dynamic_ncols=True)
-            t_epoch = time.perf_counter()
-            cpu_epoch = time.process_time()
-            t_seen = 0
+    # -------------------------------------------------------------- one epoch
+    def train_epoch(self) -> EpochClock:
+        """Train from the current position to the end of the epoch; returns its clock."""
+        cfg, pos = self.cfg, self.pos
+        self.net.train()
+        self.sampler.set_position(pos.epoch, pos.batch)
+        self.lr_used = self.schedule.lr
+        epoch_clock = EpochClock(earlier_s=pos.epoch_train_s)
+        bar = _progress_bar(self.show_bar, total=self.steps, initial=pos.batch, leave=False, dynamic_ncols=True,
+                            desc=f"epoch {pos.epoch + 1}/{cfg.epochs}")
+        try:
             t_ready = time.perf_counter()
-            for b, (x, y) in enumerate(train_loader, start=batch):
+            for b, (x, y) in enumerate(self.train_loader, start=pos.batch):
                 t_got = time.perf_counter()
-                data_wait += t_got - t_ready
-                torch.manual_seed(derive_seed(cfg.seed, 0xD209, epoch, b, info.rank))  # dropout masks of this step
-                x = x.to(device, non_blocking=True, memory_format=memory_format)
-                with autocast():
-                    logits = net(x)
-                y = y.to(logits.device, non_blocking=True)
-                loss = F.cross_entropy(logits.float(), y)
-                e1, e5 = topk_error_counts(logits.detach(), y)
-                sums = dist_utils.all_reduce_sum([float(loss.detach()) * len(y), e1, e5, len(y)], info, device)
-                if not math.isfinite(sums[0]):
-                    bar.close()
-                    raise NonFiniteLossError(
-                        f"the loss became {sums[0] / max(sums[3], 1):.4g} at epoch {epoch + 1}, batch {b + 1} "
-                        f"(step {global_step + 1}); stopped. The last good checkpoint is {self.out / 'last.pt'}"
-                        f"{'' if (self.out / 'last.pt').exists() else ' (none written yet)'}; try a lower --lr")
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                step_time += time.perf_counter() - t_got
-                step_images += len(y)
-                global_step += 1
-                accum = [a + s for a, s in zip(accum, sums)]
-                t_seen += int(sums[3])
-                now = time.perf_counter()
-                rate = t_seen / max(now - t_epoch, 1e-9)
-                left = ((steps - b - 1) + (cfg.epochs - epoch - 1) * steps) * cfg.batch_size / max(rate, 1e-9)
-                bar.update(1)
-                if self.show_bar:
-                    bar.set_postfix(loss=f"{accum[0] / accum[3]:.3f}", img_s=f"{rate:.0f}", left=_fmt_time(left))
-                elif cfg.quiet and (global_step % max(cfg.log_every, 1) == 0):
-                    self.log(f"epoch {epoch + 1}/{cfg.epochs} batch {b + 1}/{steps} loss {accum[0] / accum[3]:.4f} "
-                             f"top1-err {accum[1] / accum[3]:.3f} lr {lr_used:g} {rate:.0f} img/s left {_fmt_time(left)}")
-                if cfg.checkpoint_every and global_step % cfg.checkpoint_every == 0 and b + 1 < steps and self.main:
-                    save_checkpoint(snapshot(epoch, b + 1, accum, epoch_train_time + time.perf_counter() - t_epoch),
+                epoch_clock.data_wait_s += t_got - t_ready
+                sums = self.train_step(x, y, b)
+                epoch_clock.step_s += time.perf_counter() - t_got
+                epoch_clock.step_images += len(y)
+                epoch_clock.images += int(sums.images)
+                pos.step += 1
+                pos.sums = pos.sums + sums
+                self._report_step(b, epoch_clock, bar)
+                if cfg.checkpoint_every and pos.step % cfg.checkpoint_every == 0 and b + 1 < self.steps and self.main:
+                    save_checkpoint(self.snapshot(pos.epoch, b + 1, pos.sums, epoch_clock.training_s()),
                                     self.out / "last.pt")
                 t_ready = time.perf_counter()
+        finally:
             bar.close()
-            epoch_train_time += time.perf_counter() - t_epoch
+        pos.epoch_train_s = epoch_clock.training_s()
+        return epoch_clock
 
-            # end of epoch: validation (reduced over processes), schedule, records, checkpoints
-            t_val = time.perf_counter()
-            val = dist_utils.all_reduce_sum(_validate(core if info.enabled else net, val_loader, device, autocast,
-                                                      cfg.channels_last), info, device)
-            val_time = time.perf_counter() - t_val
-            cores = (time.process_time() - cpu_epoch) / max(time.perf_counter() - t_epoch, 1e-9)
-            train_loss, train_e1, train_e5 = (accum[0] / accum[3], accum[1] / accum[3], accum[2] / accum[3])
-            val_loss, val_e1, val_e5 = (val[0] / val[3], val[1] / val[3], val[2] / val[3])
-            reduced = schedule.step(val_e1)
-            epoch += 1
-            batch = 0
-            record = EpochRecord(
-                epoch=epoch, step=global_step, lr=lr_used,
-                train_loss=train_loss, train_top1_error=train_e1, train_top5_error=train_e5,
-                val_loss=val_loss, val_top1_error=val_e1, val_top5_error=val_e5,
-                lr_reduced=reduced, next_lr=schedule.lr,
-                model=cfg.model, loader=cfg.loader,
-                images_per_s=accum[3] / max(epoch_train_time, 1e-9), epoch_time_s=epoch_train_time,
-                # the bare training step (forward, backward, update) of this process in this epoch's session
-                step_images_per_s=step_images / max(step_time, 1e-9), step_time_s=step_time,
-                data_wait_s=data_wait, val_time_s=val_time, val_images_per_s=val[3] / max(val_time, 1e-9),
-                # CPU time of this process over wall time, this session's training and validation: on a
-                # shared machine, how many cores the run actually had
-                cpu_cores_used=cores,
-                wall_time_s=elapsed + time.perf_counter() - t_start,
-            )
-            history.append(record.to_dict())
-            improved = val_e1 < best["val_top1_error"]
-            if improved:
-                best = {"val_top1_error": val_e1, "val_top5_error": val_e5, "epoch": epoch}
-            accum, epoch_train_time = [0.0, 0.0, 0.0, 0.0], 0.0
-            step_time, step_images, data_wait = 0.0, 0, 0.0
-            if self.main:
-                snap = snapshot(epoch, 0, accum, 0.0)
-                if improved:
-                    save_checkpoint(snap, self.out / "best.pt")
-                save_checkpoint(snap, self.out / "last.pt")
-                with open(self.out / "metrics.jsonl", "a") as f:
-                    f.write(json.dumps(record.to_dict()) + "\n")
-            self.log(f"epoch {epoch}/{cfg.epochs}: train loss {train_loss:.4f}, top-1/top-5 error "
-                     f"{train_e1:.4f}/{train_e5:.4f}; val top-1/top-5 error {val_e1:.4f}/{val_e5:.4f}; lr {lr_used:g}"
-                     f"{' -> ' + format(schedule.lr, 'g') if reduced else ''}; training {record.epoch_time_s:.0f} s, "
-                     f"{record.images_per_s:.1f} img/s (the training step alone {record.step_images_per_s:.1f} "
-                     f"img/s; {record.data_wait_s:.1f} s waiting for data); validation {record.val_time_s:.0f} s, "
-                     f"{record.val_images_per_s:.0f} img/s; {cores:.2f} CPU cores busy")
-            dist_utils.barrier(info)
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, b: int) -> Sums:
+        """One minibatch of Section 5's SGD; returns its sums over all processes."""
+        torch.manual_seed(derive_seed(self.cfg.seed, 0xD209, self.pos.epoch, b, self.info.rank))  # dropout masks
+        memory_format = torch.channels_last if self.cfg.channels_last else torch.preserve_format
+        x = x.to(self.device, non_blocking=True, memory_format=memory_format)
+        with self.autocast():
+            logits = self.net(x)
+        y = y.to(logits.device, non_blocking=True)
+        loss = F.cross_entropy(logits.float(), y)
+        e1, e5 = topk_error_counts(logits.detach(), y)
+        sums = Sums(float(loss.detach()) * len(y), e1, e5, len(y)).reduced(self.info, self.device)
+        if not math.isfinite(sums.loss):
+            self._stop_diverged(sums, b)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return sums
 
+    def _stop_diverged(self, sums: Sums, b: int) -> None:
+        last = self.out / "last.pt"
+        kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
+        raise NonFiniteLossError(
+            f"the loss became {sums.loss / max(sums.images, 1):.4g} at epoch {self.pos.epoch + 1}, batch {b + 1} "
+            f"(step {self.pos.step + 1}); stopped: {kept}. Try a lower --lr (now {self.lr_used:g})")
+
+    def _report_step(self, b: int, epoch_clock: EpochClock, bar) -> None:
+        """The progress bar's loss, speed and time left; with ``quiet``, a log line every ``log_every`` steps."""
+        cfg, pos = self.cfg, self.pos
+        rate = epoch_clock.images / max(epoch_clock.since_start(), 1e-9)
+        left = ((self.steps - b - 1) + (cfg.epochs - pos.epoch - 1) * self.steps) * cfg.batch_size / max(rate, 1e-9)
+        loss, top1, _ = pos.sums.means()
+        bar.update(1)
+        if self.show_bar:
+            bar.set_postfix(loss=f"{loss:.3f}", img_s=f"{rate:.0f}", left=clock(left))
+        elif cfg.quiet and pos.step % max(cfg.log_every, 1) == 0:
+            self.log(f"epoch {pos.epoch + 1}/{cfg.epochs} batch {b + 1}/{self.steps} loss {loss:.4f} "
+                     f"top1-err {top1:.3f} lr {self.lr_used:g} {rate:.0f} img/s left {clock(left)}")
+
+    # -------------------------------------------------------------- the end of an epoch
+    def end_epoch(self, epoch_clock: EpochClock, val: Sums, val_time: float) -> None:
+        """Schedule (Section 5), the epoch's record, checkpoints, the log line."""
+        pos = self.pos
+        cores = epoch_clock.cpu_cores()
+        val_e1 = val.means()[1]
+        reduced = self.schedule.step(val_e1)
+        pos.epoch, pos.batch = pos.epoch + 1, 0
+        record = self._record(epoch_clock, val, val_time, reduced, cores)
+        pos.history.append(record.to_dict())
+        improved = val_e1 < pos.best["val_top1_error"]
+        if improved:
+            pos.best = {"val_top1_error": val_e1, "val_top5_error": record.val_top5_error, "epoch": pos.epoch}
+        pos.sums, pos.epoch_train_s = Sums(), 0.0
         if self.main:
-            final = history[-1] if history else {}
+            snap = self.snapshot(pos.epoch, 0, pos.sums, 0.0)
+            if improved:
+                save_checkpoint(snap, self.out / "best.pt")
+            save_checkpoint(snap, self.out / "last.pt")
+            with open(self.out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record.to_dict()) + "\n")
+        self._log_epoch(record)
+        dist_utils.barrier(self.info)
+
+    def _record(self, epoch_clock: EpochClock, val: Sums, val_time: float, reduced: bool, cores: float) -> EpochRecord:
+        pos, train_s = self.pos, self.pos.epoch_train_s
+        train_loss, train_e1, train_e5 = pos.sums.means()
+        val_loss, val_e1, val_e5 = val.means()
+        return EpochRecord(
+            epoch=pos.epoch, step=pos.step, lr=self.lr_used,
+            train_loss=train_loss, train_top1_error=train_e1, train_top5_error=train_e5,
+            val_loss=val_loss, val_top1_error=val_e1, val_top5_error=val_e5,
+            lr_reduced=reduced, next_lr=self.schedule.lr, model=self.cfg.model, loader=self.cfg.loader,
+            images_per_s=pos.sums.images / max(train_s, 1e-9), epoch_time_s=train_s,
+            # the bare training step (forward, backward, update) of this process in this epoch's session
+            step_images_per_s=epoch_clock.step_images / max(epoch_clock.step_s, 1e-9), step_time_s=epoch_clock.step_s,
+            data_wait_s=epoch_clock.data_wait_s, val_time_s=val_time, val_images_per_s=val.images / max(val_time, 1e-9),
+            cpu_cores_used=cores, wall_time_s=self.wall_time_s(),
+        )
+
+    def _log_epoch(self, r: EpochRecord) -> None:
+        self.log(f"epoch {r.epoch}/{self.cfg.epochs}: train loss {r.train_loss:.4f}, top-1/top-5 error "
+                 f"{r.train_top1_error:.4f}/{r.train_top5_error:.4f}; val top-1/top-5 error "
+                 f"{r.val_top1_error:.4f}/{r.val_top5_error:.4f}; lr {r.lr:g}"
+                 f"{' -> ' + format(r.next_lr, 'g') if r.lr_reduced else ''}; training {r.epoch_time_s:.0f} s, "
+                 f"{r.images_per_s:.1f} img/s (the training step alone {r.step_images_per_s:.1f} "
+                 f"img/s; {r.data_wait_s:.1f} s waiting for data); validation {r.val_time_s:.0f} s, "
+                 f"{r.val_images_per_s:.0f} img/s; {r.cpu_cores_used:.2f} CPU cores busy")
+
+    def wall_time_s(self) -> float:
+        """Seconds since the run started, earlier sessions included."""
+        return self.pos.elapsed_s + time.perf_counter() - self.t_start
+
+    def snapshot(self, next_epoch: int, next_batch: int, sums: Sums, train_time: float) -> dict[str, Any]:
+        """Everything a checkpoint holds (:mod:`alexnet.training.checkpoint`)."""
+        pos = self.pos
+        return {
+            "format": FORMAT, "model": self.core.state_dict(), "model_config": self.model_config,
+            "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "epoch": next_epoch, "batch": next_batch, "global_step": pos.step,
+            "accum": sums.as_list(), "epoch_train_time": train_time,
+            "history": pos.history, "best": pos.best, "rng": rng_states(), "config": asdict(self.cfg),
+            "classes": self.classes, "class_names": list(self.bundle.class_names),
+            "data_config": self.cfg.data_config(), "data_mean": self.data_mean,
+            "elapsed": self.wall_time_s(), "world_size": self.info.world_size,
+            "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def finish(self) -> None:
+        """``summary.json`` and the last line."""
+        pos = self.pos
+        if self.main:
             _write_json(self.out / "summary.json", {
-                "run": str(self.out), "finished": True, "epochs": len(history), "steps": global_step,
-                "final": final, "best": best, "lr_reductions": int(getattr(schedule, "reductions", 0)),
-                "final_lr": schedule.lr, "wall_time_s": elapsed + time.perf_counter() - t_start,
-                "data": {"root": str(root), "description": bundle.description, "synthetic": bool(bundle.synthetic)},
-                "model_config": model_config, "checkpoints": {"last": str(self.out / "last.pt"),
-                                                              "best": str(self.out / "best.pt")},
+                "run": str(self.out), "finished": True, "epochs": len(pos.history), "steps": pos.step,
+                "final": pos.history[-1] if pos.history else {}, "best": pos.best,
+                "lr_reductions": int(getattr(self.schedule, "reductions", 0)),
+                "final_lr": self.schedule.lr, "wall_time_s": self.wall_time_s(),
+                "data": {"root": str(self.root), "description": self.bundle.description,
+                         "synthetic": bool(self.bundle.synthetic)},
+                "model_config": self.model_config,
+                "checkpoints": {"last": str(self.out / "last.pt"), "best": str(self.out / "best.pt")},
             })
-            self.log(f"done: best val top-1 error {best['val_top1_error']:.4f} at epoch {best['epoch']}; "
+            self.log(f"done: best val top-1 error {pos.best['val_top1_error']:.4f} at epoch {pos.best['epoch']}; "
                      f"run folder {self.out}")
-        dist_utils.barrier(info)
-        return self.out
-
-
-class _NoBar:
-    """Stands in for a disabled tqdm bar."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_postfix(self, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _norm(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
+        dist_utils.barrier(self.info)

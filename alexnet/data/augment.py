@@ -1,0 +1,149 @@
+"""Section 4.1's augmentation on whole batches of uint8 images, on any device: the package's one
+batched crop, mirror and PCA lighting.
+
+* :func:`~alexnet.data.transforms.random_patch` draws, for ``n`` images, the corner of a random
+  ``crop x crop`` patch and whether to mirror it (the one place the package draws them, in this
+  order: tops, lefts, mirrors; the per-image :class:`~alexnet.data.transforms.RandomCropFlip` too);
+* :func:`crop_flip` cuts those patches out of a ``(N, 3, H, W)`` batch in one gather (the result is
+  laid out channels-last, which is what the convolutions want; the values do not depend on it);
+* :func:`random_lighting` adds the PCA colour shift ``[p1 p2 p3][a1 l1, a2 l2, a3 l3]^T`` with
+  ``a_i ~ N(0, std)`` per image (the formula is :func:`alexnet.data.transforms.pca_lighting`);
+* :class:`GPUAugment` puts them together for the streaming training loop: patch, mirror, the mean
+  image under the patch subtracted (Section 2), lighting. The CIFAR-10 ablations' in-memory loop
+  calls :func:`random_crop_flip`, :func:`random_lighting` and :func:`normalise` itself.
+
+Every function takes an optional ``torch.Generator`` and draws in the same order (patches first,
+then the lighting's ``alpha``), so a batch's augmentation is a function of the generator's seed.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .stats import IMAGENET_MEAN_RGB, IMAGENET_PCA, PCAStats
+from .transforms import pca_lighting, random_patch
+
+__all__ = ["random_patch", "crop_flip", "random_crop_flip", "centre_crop", "random_lighting", "normalise",
+           "GPUAugment"]
+
+
+def _check_batch(images: Tensor) -> None:
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected a batch of images (N, 3, H, W), got shape {tuple(images.shape)}")
+
+
+def crop_flip(images: Tensor, top: Tensor, left: Tensor, mirror: Tensor | None, crop: int) -> Tensor:
+    """The ``crop x crop`` patch at ``(top[i], left[i])`` of each image of ``images (N, 3, H, W)``,
+    mirrored where ``mirror[i]``: ``(N, 3, crop, crop)`` in channels-last memory, one gather."""
+    n, dev = images.shape[0], images.device
+    ar = torch.arange(crop, device=dev)
+    cols = ar.expand(n, crop) if mirror is None else torch.where(mirror[:, None], crop - 1 - ar, ar)
+    rows = (top[:, None] + ar)[:, :, None]        # (N, crop, 1)
+    cols = (left[:, None] + cols)[:, None, :]     # (N, 1, crop)
+    idx = torch.arange(n, device=dev)[:, None, None]
+    return images[idx, :, rows, cols].permute(0, 3, 1, 2)  # (N, crop, crop, 3) gathered, seen as NCHW
+
+
+def random_crop_flip(x: Tensor, crop: int, generator: torch.Generator | None = None, flip: bool = True) -> Tensor:
+    """Section 4.1: a random ``crop x crop`` patch of each image of ``x (N, 3, H, W)``, mirrored with
+    probability 1/2 (:func:`random_patch`, then :func:`crop_flip`)."""
+    _check_batch(x)
+    n, _, h, w = x.shape
+    top, left, mirror = random_patch(n, h, w, crop, flip=flip, generator=generator, device=x.device)
+    return crop_flip(x, top, left, mirror, crop)
+
+
+def centre_crop(x: Tensor, crop: int) -> Tensor:
+    """The central ``crop x crop`` patch (test time)."""
+    h, w = x.shape[-2:]
+    top, left = (h - crop) // 2, (w - crop) // 2
+    return x[..., top:top + crop, left:left + crop]
+
+
+def random_lighting(x: Tensor, eigval: Tensor, eigvec: Tensor, std: float = 0.1,
+                    generator: torch.Generator | None = None, scale: float = 255.0) -> Tensor:
+    """Section 4.1 on a batch: add ``eigvec @ (a * eigval)`` to every pixel, ``a ~ N(0, std)`` per image.
+
+    ``x`` is float ``(N, 3, H, W)`` in pixel units (``scale`` = 255: 0..255); ``eigval``/``eigvec``
+    in ``[0, 1]`` units (:func:`alexnet.data.pca_stats`, :func:`alexnet.data.tensors.rgb_pca`), so the
+    shift is multiplied by ``scale`` -- the convention of :class:`alexnet.data.PCALighting`.
+    """
+    a = torch.randn(x.shape[0], 3, device=x.device, generator=generator) * std
+    return pca_lighting(x, eigval.to(x.device) * scale, eigvec.to(x.device), a)
+
+
+def normalise(x: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """``(x - mean) / std`` per channel; ``x`` in pixel units (uint8 or float)."""
+    return (x.float() - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
+
+
+class GPUAugment:
+    """Section 2 mean subtraction and Section 4.1 crops, mirrors and PCA lighting, batched.
+
+    Args:
+        mean: the mean image ``(3, R, R)`` or a per-channel mean ``(3, 1, 1)`` in output units
+            (``scale * [0, 1]``), as :class:`~alexnet.data.transforms.RandomCropFlip` takes it.
+        crop: patch size (224, or 227 as Caffe).
+        scale: output units per unit of ``pixel / 255`` (255: the paper's raw values).
+        flip: mirror each patch with probability 1/2.
+        pca: eigenvalues and eigenvectors of the RGB covariance (``[0, 1]`` units); ``None``
+            switches the colour augmentation off.
+        std: standard deviation of the ``alpha_i`` (0.1 in the paper).
+        dtype, channels_last: the output's dtype and memory format (channels-last comes free:
+            the gather produces it).
+    """
+
+    def __init__(self, mean: Tensor | None = None, crop: int = 224, *, scale: float = 255.0, flip: bool = True,
+                 pca: PCAStats | None = IMAGENET_PCA, std: float = 0.1, dtype: torch.dtype = torch.float32,
+                 channels_last: bool = True) -> None:
+        if mean is None:
+            mean = torch.tensor(IMAGENET_MEAN_RGB).view(3, 1, 1) * scale
+        if mean.dim() != 3 or mean.shape[0] != 3:
+            raise ValueError(f"GPUAugment: mean must be (3, R, R) or (3, 1, 1), got shape {tuple(mean.shape)}")
+        if crop < 1:
+            raise ValueError(f"GPUAugment: crop must be >= 1, got {crop}")
+        self.mean = mean.to(torch.float32)
+        self.crop, self.scale, self.flip, self.std = crop, scale, flip, std
+        self.pca = pca
+        self.dtype, self.channels_last = dtype, channels_last
+        self._means: dict[torch.device, Tensor] = {}
+
+    def _mean_on(self, images: Tensor) -> Tensor:
+        """The mean image on the images' device, checked against their size."""
+        h, w = images.shape[-2:]
+        if self.crop > min(h, w):
+            raise ValueError(f"crop {self.crop} is larger than the {h}x{w} images; use resize >= crop")
+        if self.mean.shape[1] > 1 and tuple(self.mean.shape[1:]) != (h, w):
+            raise ValueError(f"GPUAugment: mean image is {tuple(self.mean.shape[1:])}, images are {(h, w)}")
+        if images.device not in self._means:
+            self._means[images.device] = self.mean.to(images.device)
+        return self._means[images.device]
+
+    def _out(self, x: Tensor) -> Tensor:
+        return x.to(self.dtype).contiguous(memory_format=torch.channels_last if self.channels_last
+                                           else torch.contiguous_format)
+
+    def __call__(self, images: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """``uint8 (N, 3, R, R)`` on any device -> ``(N, 3, crop, crop)`` augmented, same device."""
+        _check_batch(images)
+        mean = self._mean_on(images)
+        n, _, h, w = images.shape
+        top, left, mirror = random_patch(n, h, w, self.crop, flip=self.flip, generator=generator, device=images.device)
+        x = crop_flip(images, top, left, mirror, self.crop).to(torch.float32) * (self.scale / 255.0)
+        if mean.shape[1] > 1:  # the mean under the (mirrored) patch
+            x -= crop_flip(mean.expand(n, -1, -1, -1), top, left, mirror, self.crop)
+        else:
+            x -= mean
+        if self.pca is not None:
+            x = random_lighting(x, self.pca.eigvals.to(torch.float32), self.pca.eigvecs.to(torch.float32),
+                                self.std, generator, self.scale)
+        return self._out(x)
+
+    def centre(self, images: Tensor) -> Tensor:
+        """Testing with one view (Section 4.1): the central ``crop x crop`` patch of each image of a
+        ``uint8 (N, 3, R, R)`` batch, minus the mean image under it; no mirror, no lighting."""
+        _check_batch(images)
+        mean = self._mean_on(images)
+        x = centre_crop(images, self.crop).to(torch.float32) * (self.scale / 255.0)
+        x -= centre_crop(mean, self.crop) if mean.shape[1] > 1 else mean
+        return self._out(x)
