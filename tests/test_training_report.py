@@ -24,17 +24,22 @@ def fake_evaluation(centre=(0.30, 0.05), ten=(0.25, 0.04), best_same=False):
     return {"headline": head, "best": best}
 
 
+DATA = "data: classes, train / test images"
+
+
 def test_tables_one_and_two_beside_ours():
     t1 = T.table_with_ours(1, None, None)
+    assert list(t1.columns[:3]) == ["model", "top-1", "top-5"]  # the errors first: a phone shows them
     assert list(t1["top-1"]) == [47.1, 45.7, 39.0, 37.5] and list(t1["patches"]) == ["-", "-", "1", "10"]
-    assert set(t1["data set"]) == {"ILSVRC-2010 test"} and set(t1["classes"]) == {"1,000"}
+    assert set(t1[DATA]) == {"ILSVRC-2010 test: 1,000, 1.2 M / 150 k"}
     t2 = T.table_with_ours(2, fake_evaluation(), {"train_images": 9469})
     ours = t2[t2.model == "ours"]
     assert list(ours["patches"]) == ["1", "10"] and list(ours["top-1"]) == pytest.approx([30.0, 25.0])
     assert list(ours["top-5"]) == pytest.approx([5.0, 4.0])
-    assert set(ours["data set"]) == {"Imagenette val"} and set(ours["classes"]) == {"10"}
-    assert set(ours["train / test"]) == {"9,469 / 3,925"}
-    assert t2[(t2.model == "7 CNNs*") & (t2["data set"] == "ILSVRC-2012 test")]["top-5"].item() == 15.3
+    assert set(ours[DATA]) == {"Imagenette val: 10, 9,469 / 3,925"}
+    test_rows = t2[t2[DATA].str.startswith("ILSVRC-2012 test")]
+    assert set(test_rows[DATA]) == {"ILSVRC-2012 test: 1,000, 1.2 M / 100 k"}  # ILSVRC-2012's test set: 100,000
+    assert t2[(t2.model == "7 CNNs*") & t2[DATA].str.startswith("ILSVRC-2012 test")]["top-5"].item() == 15.3
     assert t2.notna().sum()["top-1"] == 4 + 2  # the test-set rows of Table 2 report top-5 only
     with pytest.raises(AlexNetError, match="table must be 1 or 2"):
         T.table_with_ours(3, None, None)
@@ -49,16 +54,44 @@ def test_table_fits_the_page():
         assert max(table_widths(html)) <= PAGE_PX
 
 
-def test_words_follow_the_numbers():
-    lower = T.headline_words(fake_evaluation())
-    assert "30.0%" in lower and "25.0%" in lower and "lower the top-1 error by 5.0 points" in lower
-    assert "raise the top-1 error by 2.0 points" in T.headline_words(fake_evaluation(centre=(0.2, 0.1), ten=(0.22, 0.1)))
-    assert "unchanged" in T.headline_words(fake_evaluation(centre=(0.2, 0.1), ten=(0.2, 0.1)))
-    chance = T.chance_words(10)
-    assert "90.0% top-1 and 50.0% top-5" in chance and "99.9% and 99.5%" in chance
-    best = T.best_words(fake_evaluation())
-    assert "epoch 27" in best and "chosen on these same validation images" in best and "25.0%" in best
-    assert "same weights" in T.best_words(fake_evaluation(best_same=True))
+def test_glued_values_follow_the_numbers():
+    v = T.headline_values(fake_evaluation())
+    assert (v["centre_top1"], v["ten_top1"], v["ten_gain"], v["epoch"]) == ("30.0%", "25.0%", "5.0", 30)
+    assert T.headline_values(fake_evaluation(centre=(0.2, 0.1), ten=(0.22, 0.1)))["ten_gain"] == "-2.0"
+    assert (v["best_epoch"], v["best_ten_top1"]) == (27, "25.0%")
+    assert set(T.headline_values(None).values()) == {"n/a"} and set(T.headline_values(None)) == set(v)
+    chance = T.chance_values(10)
+    assert (chance["guess_top1"], chance["guess_top5"]) == ("90.0%", "50.0%")
+    assert (chance["guess_top1_imagenet"], chance["guess_top5_imagenet"]) == ("99.9%", "99.5%")
+
+
+def test_run_values_say_when_and_why_the_rate_was_divided():
+    from alexnet.export_run import load_results
+
+    run = load_results(T.ROOT / "results" / "imagenette")
+    if run is None:
+        pytest.skip("no committed Imagenette run")
+    v = T.run_values(run)
+    drops = T.lr_drops(run.metrics)
+    assert v["lr_drops"] == len(drops) == run.summary["lr_reductions"] and v["epochs"] == len(run.metrics)
+    errors = [r["val_top1_error"] for r in run.metrics]
+    assert v["last_best_epoch"] == run.metrics[errors.index(min(errors))]["epoch"]
+    assert v["epochs_after_best"] < v["patience"]  # why the rule did not divide again before the end
+    assert set(T.run_values(None).values()) == {"n/a"}
+    curves = T.curve_values(run.metrics)
+    assert curves["drop_epochs"] == v["drop_epochs"] and curves["epochs"] == v["epochs"]
+
+
+def test_the_rerun_evaluates_the_last_epoch(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "best.pt").write_bytes(b"")
+    (tmp_path / "a" / "last.pt").write_bytes(b"")
+    assert T.last_checkpoints([tmp_path / "a"]) == [tmp_path / "a" / "last.pt"]
+    assert T.last_checkpoints([tmp_path / "a" / "best.pt"]) == [tmp_path / "a" / "best.pt"]  # a file named stays
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "best.pt").write_bytes(b"")
+    with pytest.raises(AlexNetError, match="holds no last.pt"):
+        T.last_checkpoints([tmp_path / "b"])
 
 
 def test_lr_drops_and_curves():
@@ -76,7 +109,11 @@ def test_preset_is_shown_against_the_paper():
     table = T.preset_table("imagenette")
     changed = set(table[table.changed == "yes"].setting)
     assert "epochs" in changed and "lr" not in changed and "batch_size" not in changed
-    assert table.set_index("setting").loc["lr", "the paper"] == "0.01"
+    paper = table.set_index("setting")["the paper"]
+    assert paper["lr"] == "0.01 (5)" and paper["epochs"] == "about 90 (5)"
+    # only what the paper says: settings it does not give are "not given", never a default of the code
+    assert paper["patience"] == paper["checkpoint_every"] == paper["seed"] == "not given"
+    assert "patience" in changed
     reasons = dict(T.preset_differences("imagenette"))
     assert changed - set(reasons) == set()  # every change is explained or said to be layout only
     assert all(why for why in reasons.values())

@@ -19,7 +19,7 @@ import pandas as pd
 from ..experiments.result import ExperimentResult, Verdict
 from .formatting import count, pct, points
 from .page import PAGE_INCHES
-from .results import load, provenance_line, rerun, status
+from .results import glue_values, load, provenance_line, rerun, status
 
 __all__ = ["VARIANTS", "SPECS", "Spec", "open_chapter", "claims", "glue_result", "summary_table", "verdict_table",
            "ablation_figure", "result_tables", "judging_code", "check_code_runs", "result_values", "scaling_values"]
@@ -157,12 +157,7 @@ def scaling_values(r: ExperimentResult | None) -> dict[str, Any]:
 
 def glue_result(name: str, r: ExperimentResult | None) -> dict[str, Any]:
     """Glue :func:`result_values` as ``<prefix>_<key>`` for the chapter's ``{glue:text}`` roles."""
-    from myst_nb import glue
-
-    values = result_values(name, r)
-    for key, value in values.items():
-        glue(f"{SPECS[name].prefix}_{key}", value, display=False)
-    return values
+    return glue_values(SPECS[name].prefix, result_values(name, r))
 
 
 # ------------------------------------------------------------------------------------ tables

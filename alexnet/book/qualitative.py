@@ -14,7 +14,8 @@ from torch import nn
 from ..errors import AlexNetError
 from ..qualitative import stack_dataset
 
-__all__ = ["PROFILES", "CHECKS", "QualitativeRun", "train_config", "prepare"]
+__all__ = ["PROFILES", "CHECKS", "QualitativeRun", "train_config", "prepare", "committed_values", "glue_committed",
+           "colour_histogram", "check_code_runs", "PERMUTATIONS"]
 
 # --------------------------------------------------------------------------------------- profiles
 #: Notebook settings. ``results``: the committed results of a full run (:mod:`alexnet.export_run`),
@@ -205,3 +206,138 @@ def prepare(settings: dict[str, Any], out: str | Path | None = None) -> Qualitat
         raise AlexNetError(f"checkpoint {path} has {model.num_classes} classes, the data at {root} {len(class_names)}")
     return QualitativeRun(model, class_names, val_x, val_y, gal_x, gal_y, val_ds.description, D.is_synthetic(root),
                           description, history=history, run_folder=run_folder, mean=train_ds.mean)
+
+
+# ------------------------------------------------------------------------------ the committed run
+#: Random splits of the 96 kernels in the permutation test of the towers' gap.
+PERMUTATIONS = 20_000
+
+
+def colour_histogram(stats):
+    """Each kernel's colour specificity, by tower, against the value of random weights."""
+    import matplotlib.pyplot as plt
+
+    from ..qualitative import random_kernel_baseline
+    from .page import PAGE_INCHES
+
+    fig, ax = plt.subplots(figsize=(PAGE_INCHES, 3.0))
+    bins = torch.linspace(0, 1, 26).tolist()
+    for st in stats:
+        values = st.values[~torch.isnan(st.values)].numpy()
+        ax.hist(values, bins=bins, alpha=0.6, label=f"tower {st.tower} (mean {st.mean:.2f})")
+    ax.axvline(random_kernel_baseline(), color="black", ls="--", lw=1, label="random weights")
+    ax.set(xlabel="colour specificity of a kernel (0: grey, 1: pure colour)", ylabel="kernels")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def committed_values(run: Any | None) -> dict[str, Any]:
+    """What the chapter's prose says of the committed run (:class:`alexnet.export_run.CommittedRun`;
+    ``None``: ``n/a``): its epochs, updates and training images (why its kernels are noisy), the
+    towers' colour specificity and p-value, Figure 4's shares, and the scorecard's verdicts."""
+    keys = ("epoch", "ten_top1", "epochs", "steps", "train_images", "tower1", "tower2", "baseline", "pvalue", "level",
+            "permutations", "colour_verdict", "left_hits", "left_shown", "queries", "top5_share", "gallery",
+            "neighbours", "feature_share", "pixel_share", "chance_share", "overlap", "figure4_verdict")
+    if run is None:
+        return dict.fromkeys(keys, "n/a")
+    import inspect
+
+    from ..qualitative import colour_verdict, random_kernel_baseline
+    from .formatting import pct
+    from .scorecard import imagenette_rows
+
+    head, colour, f4 = run.evaluation["headline"], run.colour, run.figure4
+    verdicts = imagenette_rows(run.folder)
+    share = f4["same_class_share"]
+    return {"epoch": head["epoch"], "ten_top1": pct(head["ten_crop"]["top1_error"]), "epochs": run.summary["epochs"],
+            "steps": f"{run.summary['steps']:,}", "train_images": f"{run.provenance.data['train_images']:,}",
+            "tower1": f"{colour['towers'][0]['mean']:.2f}", "tower2": f"{colour['towers'][1]['mean']:.2f}",
+            "baseline": f"{random_kernel_baseline():.2f}", "pvalue": f"{colour['pvalue']:.3f}",
+            "level": f"{inspect.signature(colour_verdict).parameters['level'].default:g}",
+            "permutations": f"{colour['permutations']:,}", "colour_verdict": verdicts["colour"].verdict,
+            "left_hits": sum(any(t["class"] == q["class"] for t in q["top5"]) for q in f4["left"]),
+            "left_shown": len(f4["left"]), "queries": f"{f4['queries']:,}", "top5_share": pct(f4["top5_correct_share"]),
+            "gallery": f"{f4['gallery']:,}", "neighbours": f4["neighbours"], "feature_share": pct(share["features"]),
+            "pixel_share": pct(share["pixels"]), "chance_share": pct(share["chance"]), "overlap": pct(f4["overlap"]),
+            "figure4_verdict": verdicts["figure4"].verdict}
+
+
+def glue_committed(run: Any | None) -> dict[str, Any]:
+    """Glue :func:`committed_values` (``q_<key>``) and the committed figures: Figure 3's kernels and their
+    histogram (drawn from ``conv1_kernels.npz``), Figure 4 left and right (the PNGs the export drew)."""
+    from IPython.display import Image
+    from myst_nb import glue
+
+    from .. import viz
+    from ..qualitative import tower_colour_stats
+    from .page import figure
+    from .results import glue_values, not_run_figure
+
+    if run is None:
+        for name in ("fig-imagenette-kernels", "fig-imagenette-colour", "fig-imagenette-left", "fig-imagenette-right"):
+            figure(name, not_run_figure("no committed Imagenette run"))
+    else:
+        kernels = run.kernels()
+        stats = tower_colour_stats(kernels)
+        figure("fig-imagenette-kernels", viz.filter_grid(kernels, stats=[st.mean for st in stats], cols=16, title=None))
+        figure("fig-imagenette-colour", colour_histogram(stats))
+        for side in ("left", "right"):
+            glue(f"fig-imagenette-{side}", Image(filename=str(run.folder / f"figure4_{side}.png")), display=False)
+    return glue_values("q", committed_values(run))
+
+
+# ------------------------------------------------------------------------------- the folded check
+def _directive(name: str, caption: str):
+    from IPython.display import Markdown
+
+    return Markdown(f"```{{glue:figure}} {name}\n:name: {name}\n\n{caption}\n```")
+
+
+def check_code_runs(settings: dict[str, Any], profile: str) -> QualitativeRun:
+    """The chapter's folded check: train (or load) the rerun's network and draw Figures 3 and 4 from
+    it, with its errors and neighbour shares in one table; no verdict (a network trained for a minute,
+    on generated images above all, decides nothing)."""
+    import pandas as pd
+    from IPython.display import display
+
+    from .. import qualitative as Q
+    from .. import viz
+    from .page import figure, say_data
+    from .training import plot_training
+
+    run = prepare(settings)
+    display(say_data(f"{run.val_images.shape[0]} held-out and {run.gallery_images.shape[0]} training images of "
+                     f"{len(run.class_names)} classes", generated=run.synthetic, profile=profile))
+    if run.history:
+        figure("fig-rerun-curves", plot_training(run.history))
+        display(_directive("fig-rerun-curves", "The check's training, per epoch."))
+    logits, features = Q.outputs(run.model, run.val_images)
+    top1_ok, top5_ok = Q.predictions(logits, k=5).correct(run.val_labels)
+    stats = Q.tower_colour_stats(Q.conv1_kernels(run.model))
+    figure("fig-rerun-kernels", viz.filter_grid(Q.conv1_kernels(run.model), stats=[st.mean for st in stats],
+                                                cols=16, title=None))
+    display(_directive("fig-rerun-kernels", "Figure 3 from the check's network: its 96 conv1 kernels by tower."))
+    shown = Q.pick_queries(run.val_labels, settings["predictions"], seed=settings["seed"])
+    preds = Q.predictions(logits[shown], k=5)
+    figure("fig-rerun-left", viz.prediction_panels(run.val_images[shown], preds.probs, preds.indices, run.class_names,
+                                                   targets=run.val_labels[shown], mean=run.mean, title=None))
+    display(_directive("fig-rerun-left", "Figure 4 (left) from the check's network."))
+    gallery = Q.hidden_features(run.model, run.gallery_images)
+    queries = Q.pick_queries(run.val_labels, settings["neighbour_queries"], seed=settings["seed"] + 1)
+    nb = Q.neighbours(run.model, run.val_images[queries], run.gallery_images, k=settings["neighbours"],
+                      gallery_features=gallery, query_features=features[queries])
+    figure("fig-rerun-right", viz.neighbour_panels(run.val_images[queries], run.gallery_images, nb.feature_idx,
+                                                   nb.pixel_idx, run.class_names, run.val_labels[queries],
+                                                   run.gallery_labels, mean=run.mean, title=None))
+    display(_directive("fig-rerun-right", "Figure 4 (right) from the check's network: fc7 neighbours (upper row), "
+                                          "pixel neighbours (lower row)."))
+    every = Q.neighbours(run.model, run.val_images, run.gallery_images, k=settings["neighbours"],
+                         gallery_features=gallery, query_features=features)
+    feature_same, pixel_same = every.same_class(run.val_labels, run.gallery_labels)
+    display(pd.DataFrame([{"top-1 error": f"{100 * (1 - top1_ok.double().mean().item()):.1f}%",
+                           "top-5 error": f"{100 * (1 - top5_ok.double().mean().item()):.1f}%",
+                           "colour specificity by tower": " / ".join(f"{st.mean:.2f}" for st in stats),
+                           "same class: fc7 / pixels": f"{100 * feature_same:.0f}% / {100 * pixel_same:.0f}%"}])
+            .style.hide(axis="index"))
+    return run

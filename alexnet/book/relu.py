@@ -12,7 +12,7 @@ from ..experiments.result import ExperimentResult
 from .formatting import count
 from .formatting import pct
 from .page import PAGE_INCHES
-from .results import status
+from .results import glue_values, status
 
 __all__ = ["figure1", "tuning_figure", "tuning_table", "speedup_table", "speedup_values", "glue_speedup"]
 
@@ -146,9 +146,4 @@ def speedup_values(r: ExperimentResult | None) -> dict[str, Any]:
 
 def glue_speedup(r: ExperimentResult | None, prefix: str = "relu") -> dict[str, Any]:
     """Glue :func:`speedup_values` as ``<prefix>_<key>``."""
-    from myst_nb import glue
-
-    values = speedup_values(r)
-    for key, value in values.items():
-        glue(f"{prefix}_{key}", value, display=False)
-    return values
+    return glue_values(prefix, speedup_values(r))

@@ -19,7 +19,7 @@ from ..experiments.result import ExperimentResult, read_result
 from .build import ROOT
 from .formatting import count, day, duration, short_commit, short_device
 
-__all__ = ["RESULTS", "result_file", "load", "rerun", "status", "provenance_line", "device_of", "devices_of"]
+__all__ = ["RESULTS", "result_file", "load", "rerun", "status", "provenance_line", "device_of", "devices_of", "glue_values", "not_run_figure"]
 
 #: The repository's committed results.
 RESULTS = ROOT / "results"
@@ -114,3 +114,22 @@ def provenance_line(r: ExperimentResult) -> str:
     file = f"`{result_file(r.experiment, r.profile)}`" if r.path is not None else f"a `{r.profile}` run of this build"
     return (f"*Provenance: {file}; {devices_of(r)}; {when}; commit {commits}; "
             f"{count(p.records, 'training run')}, {duration(p.train_seconds)} of training.*")
+
+
+def glue_values(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Glue every value as ``<prefix>_<key>`` for a chapter's ``{glue:text}`` roles; returns ``values``."""
+    from myst_nb import glue
+
+    for key, value in values.items():
+        glue(f"{prefix}_{key}", value, display=False)
+    return values
+
+
+def not_run_figure(what: str):
+    """A small figure that says "not run" and what is missing, in place of a figure with no committed result."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.0, 2.0))
+    ax.text(0.5, 0.5, f"not run:\n{what}", ha="center", va="center", fontsize=12)
+    ax.set_axis_off()
+    return fig

@@ -24,7 +24,7 @@ from ..experiments import load_result
 from ..experiments.result import ExperimentResult
 from .build import ROOT
 from .formatting import pct, points, short_device
-from .results import devices_of, status
+from .results import devices_of, not_run_figure, status
 
 __all__ = ["Row", "CLAIMS", "rows", "markdown_table", "binomial_interval", "short_device", "counts", "thumbnails"]
 
@@ -251,15 +251,6 @@ def markdown_table(table: list[Row], from_doc: str = "book/intro") -> str:
 
 
 # ------------------------------------------------------------------------------------ thumbnails
-def _not_run(what: str):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(3.0, 2.0))
-    ax.text(0.5, 0.5, f"not run:\n{what}", ha="center", va="center", fontsize=12)
-    ax.set_axis_off()
-    return fig
-
-
 def thumbnails(root: Path = ROOT) -> dict[str, Any]:
     """Figures 1, 3 and 4 (left) drawn from the committed results, for the front page
     (``thumb-figure1``, ``thumb-kernels``, ``thumb-figure4``); a missing file gives a "not run" panel."""
@@ -272,7 +263,7 @@ def thumbnails(root: Path = ROOT) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     relu = load_result("relu_tanh", "full", root)
-    out["thumb-figure1"] = figure1(relu) if relu is not None else _not_run("results/relu_tanh/full.json")
+    out["thumb-figure1"] = figure1(relu) if relu is not None else not_run_figure("results/relu_tanh/full.json")
     folder = root / "results" / "imagenette"
     kernels = folder / "conv1_kernels.npz"
     if kernels.is_file():
@@ -280,7 +271,7 @@ def thumbnails(root: Path = ROOT) -> dict[str, Any]:
             towers = [torch.from_numpy(z[name]) for name in sorted(z.files)]
         out["thumb-kernels"] = viz.filter_grid(towers, cols=16, title=None)
     else:
-        out["thumb-kernels"] = _not_run("results/imagenette/conv1_kernels.npz")
+        out["thumb-kernels"] = not_run_figure("results/imagenette/conv1_kernels.npz")
     png = folder / "figure4_left.png"
     if png.is_file():
         image = plt.imread(png)
@@ -290,5 +281,5 @@ def thumbnails(root: Path = ROOT) -> dict[str, Any]:
         fig.subplots_adjust(0, 0, 1, 1)
         out["thumb-figure4"] = fig
     else:
-        out["thumb-figure4"] = _not_run("results/imagenette/figure4_left.png")
+        out["thumb-figure4"] = not_run_figure("results/imagenette/figure4_left.png")
     return out

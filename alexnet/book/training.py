@@ -30,16 +30,17 @@ import pandas as pd
 
 from ..errors import AlexNetError
 from ..profiles import resolve
-from ..provenance import ROOT, is_dirty
-from ..export_run import ExportProvenance, timing_words
-from .page import device_words
+from ..provenance import ROOT
+from ..export_run import ExportProvenance
+from .formatting import day, duration, pct, points, short_commit, short_device
 from ..training import TRAINING_PROFILES, TrainConfig, read_metrics
 from ..training.config import _CI_DATA
 
 __all__ = [
     "TRAINING_PROFILES", "TRAINING_CHECKS", "RESULTS_PROFILES", "RESULTS_CHECKS", "training_config",
     "distance_from_paper_rule", "run_dir", "ensure_run", "command_line", "shown_command", "plot_training", "lr_drops", "PAPER_ROWS", "table_with_ours",
-    "results_folder", "shown_folder", "curve_words", "run_words", "headline_words", "chance_words", "best_words", "preset_table",
+    "results_folder", "shown_folder", "provenance_line", "run_values", "curve_values", "headline_values",
+    "chance_values", "preset_table", "last_checkpoints", "estimate_values", "check_code_runs", "check_evaluation_runs",
     "preset_differences", "training_flops",
     "gpu_time_estimate",
     "results_table", "plot_per_class", "run_data_root",
@@ -83,24 +84,6 @@ def shown_folder(path: str | Path) -> str:
     """A folder as a page names it: relative to the repository when inside it, else by its name."""
     path = Path(path).expanduser().resolve()
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
-
-
-def curve_words(records: Sequence[Mapping[str, Any]]) -> str:
-    """How loss and error moved over a run, and when the learning rate was divided, in words."""
-    first, last = records[0], records[-1]
-
-    def went(key: str) -> str:
-        a, b = first[key], last[key]
-        verb = "fell" if b < a else "rose" if b > a else "stayed"
-        return f"{verb} from {a:.2f} to {b:.2f}" if verb != "stayed" else f"stayed at {a:.2f}"
-
-    drops = lr_drops(records)
-    when = (f"divided by 10 after epoch{'s' if len(drops) > 1 else ''} {', '.join(map(str, drops))}" if drops
-            else "never divided")
-    return (f"Over {len(records)} epochs the training loss {went('train_loss')} and the validation loss "
-            f"{went('val_loss')}; the learning rate was {when}. In the last epoch the error on the training batches "
-            f"was {_pct(last['train_top1_error'])} top-1 against {_pct(last['val_top1_error'])} on the validation "
-            "images.")
 
 
 def run_dir(name: str, profile: str) -> Path:
@@ -245,8 +228,9 @@ PAPER_ROWS = {
         ("1 CNN*", "ILSVRC-2012 val", None, 39.0, 16.6), ("7 CNNs*", "ILSVRC-2012 val", None, 36.7, 15.4),
         ("7 CNNs*", "ILSVRC-2012 test", None, None, 15.3)],
 }
-#: ILSVRC's size (Section 2): about 1.2 million training, 50,000 validation and 150,000 test images.
-ILSVRC_IMAGES = {"val": "50 k", "test": "150 k"}
+#: ILSVRC's test and validation sets: 50,000 validation images each year; 150,000 test images in
+#: ILSVRC-2010 (Section 2), 100,000 in ILSVRC-2012.
+ILSVRC_IMAGES = {"ILSVRC-2010 test": "150 k", "ILSVRC-2012 test": "100 k", "ILSVRC-2012 val": "50 k"}
 
 
 def _count(n: int) -> str:
@@ -257,25 +241,24 @@ def table_with_ours(table: int, evaluation: Mapping[str, Any] | None, data: Mapp
     """The paper's Table ``table`` (1 or 2) with our rows below it: one patch and ten patches.
 
     ``evaluation`` and ``data`` are a results folder's ``evaluation.json`` and ``provenance.json``'s
-    ``data`` (:mod:`alexnet.export_run`); ``None`` gives the paper's rows alone. Every row names its
-    data set, classes, training / test images and patches; errors in %.
+    ``data`` (:mod:`alexnet.export_run`); ``None`` gives the paper's rows alone. The error columns
+    (%) come right after the model, so a narrow page shows them first; the last column names each
+    row's data set, classes and training / test images.
     """
     if table not in PAPER_ROWS:
         raise AlexNetError(f"table must be 1 or 2 (the paper's Section 6 tables), got {table!r}")
     rows = []
     for model, data_set, patches, top1, top5 in PAPER_ROWS[table]:
-        rows.append({"model": model, "data set": data_set, "classes": "1,000",
-                     "train / test": f"1.2 M / {ILSVRC_IMAGES[data_set.rsplit(' ', 1)[1]]}",
-                     "patches": "-" if patches is None else str(patches), "top-1": top1, "top-5": top5})
+        rows.append({"model": model, "top-1": top1, "top-5": top5, "patches": "-" if patches is None else str(patches),
+                     "data: classes, train / test images": f"{data_set}: 1,000, 1.2 M / {ILSVRC_IMAGES[data_set]}"})
     if evaluation is not None:
         head = evaluation["headline"]
-        d = data or {}
-        train = d.get("train_images")
+        train = (data or {}).get("train_images")
         for view, patches in (("centre", "1"), ("ten_crop", "10")):
-            rows.append({"model": "ours", "data set": "Imagenette val", "classes": f"{head['data']['classes']:,}",
-                         "train / test": f"{_count(train) if train else '?'} / {_count(head['data']['images'])}",
-                         "patches": patches, "top-1": 100 * head[view]["top1_error"],
-                         "top-5": 100 * head[view]["top5_error"]})
+            rows.append({"model": "ours", "top-1": 100 * head[view]["top1_error"],
+                         "top-5": 100 * head[view]["top5_error"], "patches": patches,
+                         "data: classes, train / test images": f"Imagenette val: {head['data']['classes']:,}, "
+                         f"{_count(train) if train else '?'} / {_count(head['data']['images'])}"})
     return pd.DataFrame(rows)
 
 
@@ -297,69 +280,109 @@ def results_table(result: Mapping[str, Any], labels: Sequence[str] | None = None
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------------------- words about a run
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+# ---------------------------------------------------------------------------- values a page glues in
+def provenance_line(provenance: ExportProvenance) -> str:
+    """One line under a committed run's results: how it was trained and exported, where, when, how long."""
+    t, e = provenance.training, provenance.export.provenance
+    return (f"*Provenance: trained by `{t.provenance.command}` at commit {short_commit(t.provenance.git_commit)} on a "
+            f"{short_device(t.provenance.device)}, finished {day(str(t.finished))}, {duration(t.provenance.wall_seconds)}"
+            f" of training wall time (median epoch {duration(t.median_epoch_time_s)}); exported by `{e.command}` at "
+            f"commit {short_commit(e.git_commit)} on {day(e.date)} in {duration(e.wall_seconds)}.*")
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, m = divmod(seconds // 60, 60)
-    if h:
-        return f"{h} h {m:02d} min"
-    return f"{m} min {seconds % 60:02d} s" if m else f"{seconds} s"
+def run_values(run: Any | None) -> dict:
+    """What the training chapter says about a committed run (:class:`alexnet.export_run.CommittedRun`;
+    ``None``: every value ``n/a``): its epochs, when the plateau rule divided the learning rate and how
+    often, its patience, the last epoch with a new lowest validation error and the epochs after it."""
+    keys = ("epochs", "lr_drops", "drop_epochs", "patience", "max_lr_drops", "last_best_epoch", "epochs_after_best",
+            "final_lr", "first_lr")
+    if run is None:
+        return dict.fromkeys(keys, "n/a")
+    records, cfg = run.metrics, run.config.get("config", run.config)
+    drops = lr_drops(records)
+    errors = [r["val_top1_error"] for r in records]
+    best = min(range(len(errors)), key=errors.__getitem__)
+    return {"epochs": len(records), "lr_drops": len(drops), "drop_epochs": ", ".join(map(str, drops)) or "none",
+            "patience": cfg.get("patience", "n/a"), "max_lr_drops": cfg.get("max_lr_drops", "n/a"),
+            "last_best_epoch": records[best]["epoch"], "epochs_after_best": len(records) - 1 - best,
+            "final_lr": f"{float(run.summary['final_lr']):g}", "first_lr": f"{float(records[0]['lr']):g}"}
 
 
-def _commit(commit: str | None) -> str:
-    if not commit:
-        return "an unrecorded commit"
-    return f"commit `{commit[:8]}`" + (" (with uncommitted changes)" if is_dirty(commit) else "")
+def _missing(keys: Sequence[str]) -> dict:
+    return dict.fromkeys(keys, "n/a")
 
 
-def run_words(provenance: ExportProvenance) -> str:
-    """Where, when and how long: the training run and the export of a results folder, in words."""
-    t, e = provenance.training.provenance, provenance.export.provenance
-    return (f"Trained by `{t.command}` at {_commit(t.git_commit)} on {device_words(t.device)}: "
-            f"{timing_words(provenance.training)} Evaluated and exported by `{e.command}` at {_commit(e.git_commit)} "
-            f"on {device_words(e.device)} on {e.date[:10]} in {_duration(e.wall_seconds)}.")
+CURVE_KEYS = ("epochs", "train_loss_first", "train_loss_last", "val_loss_first", "val_loss_last", "train_top1_last",
+              "val_top1_last", "drop_epochs")
 
 
-def headline_words(evaluation: Mapping[str, Any]) -> str:
-    """The headline (last epoch, validation set) with one and ten patches, and the ten-patch gain beside the paper's."""
+def curve_values(records: Sequence[Mapping[str, Any]] | None) -> dict:
+    """The first and last epoch's losses, the last epoch's top-1 errors (training batches and
+    validation) and the epochs after which the learning rate was divided; ``n/a`` without a run."""
+    if not records:
+        return _missing(CURVE_KEYS)
+    first, last = records[0], records[-1]
+    return {"epochs": len(records), "train_loss_first": f"{first['train_loss']:.2f}",
+            "train_loss_last": f"{last['train_loss']:.2f}", "val_loss_first": f"{first['val_loss']:.2f}",
+            "val_loss_last": f"{last['val_loss']:.2f}", "train_top1_last": pct(last["train_top1_error"]),
+            "val_top1_last": pct(last["val_top1_error"]), "drop_epochs": ", ".join(map(str, lr_drops(records))) or "none"}
+
+
+HEADLINE_KEYS = ("epoch", "images", "classes", "centre_top1", "centre_top5", "ten_top1", "ten_top5", "ten_gain",
+                 "best_epoch", "best_centre_top1", "best_ten_top1")
+
+
+def headline_values(evaluation: Mapping[str, Any] | None) -> dict:
+    """The headline (the last epoch on the validation images) with one and with ten patches, how many
+    points ten patches lower the top-1 error, and ``best.pt`` (chosen on the same images); ``n/a``
+    without an evaluation."""
+    if evaluation is None:
+        return _missing(HEADLINE_KEYS)
     h = evaluation["headline"]
     c, t = h["centre"], h["ten_crop"]
-    gain = 100 * (c["top1_error"] - t["top1_error"])
-    change = (f"lower the top-1 error by {gain:.1f} points" if gain > 0.05 else
-              f"raise the top-1 error by {-gain:.1f} points" if gain < -0.05 else "leave the top-1 error unchanged")
-    return (f"After its last epoch (epoch {h['epoch']}) the network misclassifies {_pct(c['top1_error'])} of the "
-            f"{h['data']['images']:,} validation images (top-1) and misses the true class among its five best "
-            f"guesses for {_pct(c['top5_error'])} (top-5) with one centre patch; with ten patches "
-            f"{_pct(t['top1_error'])} and {_pct(t['top5_error'])}. Ten patches {change} (the paper's Table 1: "
-            f"1.5 points, 39.0% to 37.5%).")
+    b = evaluation.get("best") or {}
+    return {"epoch": h["epoch"], "images": f"{h['data']['images']:,}", "classes": h["data"]["classes"],
+            "centre_top1": pct(c["top1_error"]), "centre_top5": pct(c["top5_error"]),
+            "ten_top1": pct(t["top1_error"]), "ten_top5": pct(t["top5_error"]),
+            "ten_gain": points(c["top1_error"] - t["top1_error"], 1, sign=False),
+            "best_epoch": b.get("epoch", "n/a"), "best_centre_top1": pct(b.get("centre", {}).get("top1_error")),
+            "best_ten_top1": pct(b.get("ten_crop", {}).get("top1_error"))}
 
 
-def chance_words(classes: int) -> str:
-    """What top-5 means among ``classes`` classes, against ImageNet's 1,000: the errors of guessing."""
+def chance_values(classes: int | None) -> dict:
+    """The top-1 and top-5 errors of guessing among ``classes`` classes and among ImageNet's 1,000."""
+    if not classes:
+        return _missing(("classes", "guess_top1", "guess_top5", "guess_top1_imagenet", "guess_top5_imagenet"))
     k = min(5, classes)
-    return (f"Guessing gives {_pct(1 - 1 / classes)} top-1 and {_pct(1 - k / classes)} top-5 error among "
-            f"{classes} classes, against {_pct(1 - 1 / 1000)} and {_pct(1 - 5 / 1000)} among ImageNet's 1,000: "
-            f"top-5 of {classes} classes is a much easier task than top-5 of 1,000, and neither error is comparable "
-            f"with the paper's.")
+    return {"classes": classes, "guess_top1": pct(1 - 1 / classes), "guess_top5": pct(1 - k / classes),
+            "guess_top1_imagenet": pct(1 - 1 / 1000), "guess_top5_imagenet": pct(1 - 5 / 1000)}
 
 
-def best_words(evaluation: Mapping[str, Any]) -> str:
-    """``best.pt`` said for what it is: chosen on the same validation images, not a headline."""
-    b = evaluation.get("best")
-    if not b:
-        return "The run kept no best.pt."
-    if b.get("same_as_last"):
-        return (f"The epoch with the lowest validation top-1 error (best.pt) is the last one (epoch {b['epoch']}), "
-                "so best.pt holds the same weights as the headline.")
-    return (f"best.pt, the weights of epoch {b['epoch']} (the lowest validation top-1 error), has "
-            f"{_pct(b['centre']['top1_error'])} top-1 and {_pct(b['centre']['top5_error'])} top-5 error with one "
-            f"patch and {_pct(b['ten_crop']['top1_error'])} / {_pct(b['ten_crop']['top5_error'])} with ten; it was "
-            "chosen on these same validation images, so it is not a headline: choosing the epoch on the images one "
-            "reports on flatters the number.")
+def check_evaluation_runs(s: Mapping[str, Any], profile: str, progress: bool = False) -> dict:
+    """Section 6's folded check: evaluate the training chapter's run of ``profile`` and its extra seeds
+    (trained here when missing) from their ``last.pt``, one network and their ensemble, with
+    :func:`alexnet.evaluate.evaluate`; show the data and the error table, no verdict."""
+    import contextlib
+    import io
+
+    from IPython.display import display
+
+    from ..evaluate import evaluate
+    from .page import say_data
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        members = ensemble_members(profile, s["runs"], s["extra_members"], s["member_epochs"])  # trained quietly
+    result = evaluate(last_checkpoints(members), s["data"] or run_data_root(members[0]), ten_crop=s["ten_crop"],
+                      workers=s["workers"], batch_size=s["batch_size"], device=s["device"],
+                      max_per_class=s["max_per_class"], threads=s["threads"], progress=progress)
+    d = result["data"]
+    synthetic = "SYNTHETIC" in (d["description"] or "")
+    display(say_data(f"{d['images']} validation images of {d['classes']} classes"
+                     + (" generated for the test" if synthetic else ""),
+                     generated=synthetic, profile=profile, device=result["device"]))
+    table = results_table(result, labels=[f"seed {i}, last.pt" for i in range(len(members))])
+    display(table.style.format(precision=1, na_rep="-").hide(axis="index"))
+    return result
 
 
 # ---------------------------------------------------------------------------- Section 5: the update rule
@@ -408,20 +431,36 @@ def _same(value: Any, default: Any) -> bool:
     return value == default
 
 
+#: What the paper itself says of each training setting (Sections 2-5), as the preset table shows it;
+#: a setting not listed here the paper does not give.
+PAPER_SETTINGS = {
+    "resize": "256 (2)", "crop": "224 (4.1)", "augment": "patches, mirrors (4.1)", "pca_lighting": "σ = 0.1 (4.1)",
+    "mean_image": "subtracted (2)", "towers": "2 (3.2)", "widths": "96 256 384 384 256 (3.5)",
+    "fc": "4096 4096 (3.5)", "lrn": "after conv1, conv2 (3.3)", "pool": "overlapping 3/2 (3.4)",
+    "activation": "relu (3.1)", "dropout": "0.5 (4.2)", "dropout_mode": "halved at test (4.2)",
+    "dropout_on": "outputs of fc6, fc7 (4.2)", "init": "N(0, 0.01²) (5)", "optimizer": "Section 5's rule",
+    "lr": "0.01 (5)", "momentum": "0.9 (5)", "weight_decay": "0.0005 (5)", "batch_size": "128 (5)",
+    "lr_schedule": "÷10 on a plateau (5)", "lr_factor": "0.1 (5)", "max_lr_drops": "3 (5)", "epochs": "about 90 (5)",
+}
+NOT_GIVEN = "not given"
+
+
 def preset_table(name: str) -> pd.DataFrame:
-    """Every setting of preset ``name`` (``alexnet/training/presets/<name>.yaml``) beside the paper's value
-    (:class:`TrainConfig`'s defaults are the paper's), and whether the preset changes it."""
+    """Every setting of preset ``name`` (``alexnet/training/presets/<name>.yaml``) beside what the paper
+    says of it (:data:`PAPER_SETTINGS`, with its section; "not given" where the paper says nothing),
+    and whether the preset departs from the paper (a stated difference, or a value the paper gives)."""
     from ..training import load_preset
 
     values = load_preset(name)
     paper = TrainConfig()
+    stated = dict(values.get("differences") or {})
     rows = []
     for key, value in values.items():
         if key in ("differences", "preset"):
             continue
-        default = getattr(paper, key, None)
-        rows.append({"setting": key, "preset": _show(value), "the paper": _show(default),
-                     "changed": "" if _same(value, default) else "yes"})
+        changed = key in stated or (key in PAPER_SETTINGS and not _same(value, getattr(paper, key, None)))
+        rows.append({"setting": key, "preset": _show(value), "the paper": PAPER_SETTINGS.get(key, NOT_GIVEN),
+                     "changed": "yes" if changed else ""})
     return pd.DataFrame(rows)
 
 
@@ -493,6 +532,63 @@ def gpu_time_estimate(bench_dir: str | Path = ROOT / "results" / "bench",
             measured.append({"file": f"{stem}.json", "gpu": gpu, "mode": best.get("mode"),
                              "images/s": best["images_per_s"], "hours": images / best["images_per_s"] / 3600})
     out["measured"] = measured
+    return out
+
+
+def estimate_values(est: Mapping[str, Any], run: Any | None = None) -> dict:
+    """The numbers the training chapter quotes from :func:`gpu_time_estimate` (``n/a`` where the bench
+    counted nothing), and the days 90 epochs of ImageNet would take at the committed run's rate."""
+    out = dict.fromkeys(("gflops", "million_images", "total", "paper_lo", "paper_hi", "run_rate", "run_days"), "n/a")
+    out["million_images"] = f"{est['images'] / 1e6:.0f}"
+    if est.get("total_flops") is not None:
+        lo, hi = est["paper_tflops"]
+        out.update(gflops=f"{est['flops_per_image'] / 1e9:.2f}", total=f"{est['total_flops']:.2e}",
+                   paper_lo=f"{lo:.2f}", paper_hi=f"{hi:.2f}")
+    rate = run.provenance.training.mean_images_per_s if run is not None else None
+    if rate:
+        out.update(run_rate=f"{rate:.0f}", run_days=f"{est['images'] / rate / 86400:.0f}")
+    return out
+
+
+def check_code_runs(settings: Mapping[str, Any], profile: str, progress: bool = False) -> Path:
+    """The training chapter's folded check: train ``settings``' run (``runs/05_training-<profile>``,
+    resumed when it exists) and show its command, data, curves and per-epoch table; no verdict."""
+    import contextlib
+    import io
+
+    from IPython.display import Markdown, display
+
+    from .page import figure, say_data
+
+    config = training_config(settings, run_dir("05_training", profile), progress=progress, quiet=not progress)
+    display(Markdown(f"```bash\n{shown_command(config)}\n```"))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        run = ensure_run(config, fresh=bool(settings["fresh"]))  # its log lines stay off the page
+    records = read_metrics(run)
+    cfg = json.loads((run / "config.json").read_text())
+    d = cfg["data"]
+    display(say_data(f"{d['train_images']} training and {d['val_images']} validation images of {d['classes']} classes",
+                     generated=d["synthetic"], profile=profile, device=cfg["provenance"]["device"]))
+    figure("fig-training-rerun", plot_training(records))
+    display(Markdown("```{glue:figure} fig-training-rerun\n:name: fig-training-rerun\n\nThe check's run, per epoch: "
+                     "loss, top-1 and top-5 error on its training batches and validation images, learning rate.\n```"))
+    table = pd.DataFrame(records)[["epoch", "lr", "train_loss", "train_top1_error", "val_loss", "val_top1_error",
+                                   "val_top5_error", "images_per_s"]]
+    table.columns = ["epoch", "lr", "train loss", "train top-1", "val loss", "val top-1", "val top-5", "img/s"]
+    fmt = {c: "{:.3f}" for c in table.columns[2:-1]}
+    display(table.style.format({"lr": "{:g}", "img/s": "{:.0f}", **fmt}).hide(axis="index"))
+    return run
+
+
+def last_checkpoints(runs: Sequence[str | Path]) -> list[Path]:
+    """Each run folder's ``last.pt`` (a checkpoint file stays itself): the weights after the last
+    epoch, the headline of Section 6's chapter, never ``best.pt`` (chosen on the images it is scored on)."""
+    out = []
+    for run in map(Path, runs):
+        path = run if run.is_file() else run / "last.pt"
+        if not path.is_file():
+            raise AlexNetError(f"run {run} holds no last.pt")
+        out.append(path)
     return out
 
 
