@@ -11,10 +11,12 @@ PROFILE ?= ci
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# postBuild installs the chapters' kernel (alexnet) and the venv's JupyterLab setting that opens the
+# chapters (Markdown) as notebooks, so that `.venv/bin/jupyter lab` needs no further step.
+$(STAMP): pyproject.toml constraints.txt postBuild
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[plots,book,test]'
-	$(PY) -m ipykernel install --sys-prefix --name alexnet --display-name "AlexNet (.venv)" >/dev/null
+	bash postBuild $(PY)
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -23,7 +25,7 @@ test: $(STAMP)
 book: $(STAMP)
 	$(PY) -m alexnet book --profile $(PROFILE)
 
-# postBuild (also Binder's): the alexnet kernel, and JupyterLab opening Markdown files as notebooks.
+# postBuild again, for a .venv set up before it was part of the set-up.
 lab: $(STAMP)
 	bash postBuild $(PY)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
