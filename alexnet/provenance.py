@@ -94,7 +94,8 @@ def resolve_device(name: str | None, what: str = "--device", local_rank: int = 0
 
     A CUDA device without an index is the one of this process's ``local_rank`` (several processes
     on one machine, :mod:`alexnet.training.distributed`). Raises :class:`AlexNetError` naming the
-    setting ``what`` when the name is no device, or asks for CUDA and there is none.
+    setting ``what`` when the name is no device, asks for CUDA and there is none, or for a CUDA
+    index beyond the machine's devices.
     """
     if name in (None, "auto"):
         if not torch.cuda.is_available():
@@ -107,8 +108,12 @@ def resolve_device(name: str | None, what: str = "--device", local_rank: int = 0
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise AlexNetError(f"{what} {name}: CUDA is not available on this machine")
+        count = torch.cuda.device_count()
         if dev.index is None:
-            dev = torch.device("cuda", local_rank % torch.cuda.device_count())
+            dev = torch.device("cuda", local_rank % count)
+        elif dev.index >= count:
+            raise AlexNetError(f"{what} {name}: this machine has {count} CUDA device{'s' if count != 1 else ''} "
+                               f"(cuda:0{f' to cuda:{count - 1}' if count > 1 else ''})")
     return dev
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,8 +187,15 @@ class TrainConfig:
                 "6x6 fc6 expects; use adaptive_pool (e.g. --adaptive-pool with --crop 67 for CIFAR-size images)")
         if not 0 <= self.dropout < 1:
             bad("dropout", "must be in [0, 1)")
-        if self.lr < 0 or self.momentum < 0 or self.weight_decay < 0:
-            bad("lr", "lr, momentum and weight_decay must be >= 0")
+        for name in ("lr", "momentum", "weight_decay", "lr_factor", "width_mult", "dropout"):
+            if not math.isfinite(getattr(self, name)):
+                bad(name, "must be a finite number")
+        if self.lr < 0:
+            bad("lr", "must be >= 0 (Section 5: 0.01)")
+        if not 0 <= self.momentum < 1:
+            bad("momentum", "must be in [0, 1) (Section 5: 0.9)")
+        if self.weight_decay < 0:
+            bad("weight_decay", "must be >= 0 (Section 5: 0.0005)")
         if not 0 < self.lr_factor < 1:
             bad("lr_factor", "must be in (0, 1)")
         if self.max_lr_drops < 0:
