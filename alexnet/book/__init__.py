@@ -10,10 +10,14 @@ Each chapter's one editable source is a MyST Markdown notebook ``notebooks/<chap
 * :mod:`alexnet.book.build`: ``python -m alexnet book`` converts each chapter to ``.ipynb`` under
   ``_build``, executes it with papermill and builds the HTML from the executed copies.
 * :mod:`alexnet.book.sphinx_ext`: MathJax shipped with the book, launch links to the sources.
-* Each chapter's profiles, tables and figures: :mod:`.data` and :mod:`.data_figures` (Sections 2
-  and 4.1), :mod:`.architecture` and :mod:`.diagram` (Section 3), :mod:`.experiments` (the
-  ablations of Sections 3-4), :mod:`.training` (Sections 5 and 6), :mod:`.qualitative` (6.1),
-  :mod:`.bench` (the performance chapter).
+* Each chapter's profiles, values, tables and figures: :mod:`.data` and :mod:`.data_figures` (Sections 2
+  and 4.1), :mod:`.architecture` and :mod:`.diagram` (Section 3), :mod:`.relu` (3.1), :mod:`.lrn` (3.3),
+  :mod:`.pca` (4.1), :mod:`.ablations` (what the ablation chapters of Sections 3.3-4.2 share: their
+  opening call, glued values, tables, figure and folded check), :mod:`.schedule` (the ablations'
+  regime), :mod:`.imagenette_claims`, :mod:`.training` (Sections 5 and 6), :mod:`.qualitative` (6.1),
+  :mod:`.bench` (the performance chapter), :mod:`.scorecard` (the front page).
+* Shared by them: :mod:`.results` (committed results, their status and provenance line, the quick
+  rerun) and :mod:`.formatting` (dates, commits, devices; numbers through :mod:`alexnet.formatting`).
 
 The library never imports this package.
 """

@@ -19,10 +19,12 @@ import pandas as pd
 from ..experiments.result import ExperimentResult, Verdict
 from .formatting import count, pct, points
 from .page import PAGE_INCHES
-from .results import glue_values, load, provenance_line, rerun, status
+from . import schedule
+from .results import glue_values, load, not_run_figure, provenance_line, rerun, status
 
 __all__ = ["VARIANTS", "SPECS", "Spec", "open_chapter", "claims", "glue_result", "summary_table", "verdict_table",
-           "ablation_figure", "result_tables", "judging_code", "check_code_runs", "result_values", "scaling_values"]
+           "ablation_figure", "result_tables", "judging_code", "check_code_runs", "result_values", "scaling_values",
+           "regime_tables"]
 
 #: Variant names of the experiments' JSON, as the pages write them.
 VARIANTS = {
@@ -81,6 +83,10 @@ def open_chapter(name: str, profile: str, *, results_dir=None, fig_name: str | N
         committed = load(name, "full", results_dir)
     if name in SPECS:
         glue_result(name, committed)
+        glue_values(f"{SPECS[name].prefix}_sched", schedule.schedule_values(committed))
+        length = schedule.length_figure(committed)
+        figure(f"fig-{SPECS[name].prefix}-length", length if length is not None else
+               not_run_figure("no length check committed"))
         if fig_name:
             figure(fig_name, ablation_figure(committed, curves))
     return committed
@@ -200,6 +206,18 @@ def result_tables(r: ExperimentResult | None) -> None:
     found = {label: v for label, v, _ in claims(r).values()}
     display(verdict_table(found, status(r)).style.hide(axis="index"))
     display(Markdown(provenance_line(r)))
+
+
+def regime_tables(r: ExperimentResult | None, *, divisor: str | None = None) -> None:
+    """Display the learning-rate grid the rate was chosen from and, with ``divisor`` (a variant with
+    LRN), the LRN divisor its trained networks apply (:mod:`.schedule`)."""
+    from IPython.display import Markdown, display
+
+    grid = schedule.rate_grid_table(r)
+    display(grid.style.hide(axis="index") if len(grid) else Markdown("*Not run: no rate grid committed.*"))
+    if divisor:
+        table = schedule.divisor_table(r, divisor)
+        display(table.style.hide(axis="index") if len(table) else Markdown("*Not run: no divisor recorded.*"))
 
 
 # ----------------------------------------------------------------------------------- figures

@@ -77,7 +77,8 @@ CLAIMS: dict[str, tuple[str, str, str, str]] = {
                 "notebooks/04_2_dropout"),
     "ensemble": ("ensembles", "6, Table 2", "1 CNN 40.7% -> 5 CNNs 38.1% top-1 (ILSVRC-2012 val)",
                  "notebooks/06_results"),
-    "depth": ("depth matters", "7", "removing any middle conv layer: about 2 points top-1", "notebooks/03_architecture"),
+    "depth": ("depth matters", "7", "removing any middle conv layer: about 2 points top-1",
+              "notebooks/03_architecture"),
     "tower_colour": ("towers specialise, in every run", "6.1, Fig. 3",
                      "GPU 1 colour-agnostic, GPU 2 colour-specific, every run", "notebooks/06_1_qualitative"),
 }
@@ -131,8 +132,15 @@ def experiment_row(name: str, r: ExperimentResult | None) -> Row:
         row.ours = (f"{sp['mean']:.2f}x" + (f" ({iv[0]:.2f}-{iv[1]:.2f})" if iv else " (no interval)")
                     if sp["n"] else "no seed finished")
         return row
+    if name == "tower_colour":
+        runs = r.findings.get("runs", [])
+        level = r.findings.get("level", 0.01)
+        row.ours = f"{r.findings.get('held', 0)} of {len(runs)} runs separate their towers at p < {level:g}"
+        return row
     imp, iv = r.claim.improvement, r.claim.interval
-    what = "overfitting gap narrower" if name == "dropout" else "error lower"
+    imagenet = ("towers", "imagenette_lrn", "ensemble", "imagenette_pooling", "imagenette_pca", "depth")
+    what = "overfitting gap narrower" if name == "dropout" else "top-1 error lower" if name in imagenet else \
+        "test error lower"
     row.ours = (f"{what} by {points(imp['mean'])} points" + (f" ({points(iv[0])} to {points(iv[1])})" if iv
                                                             else " (no interval: one seed)")
                 if imp["n"] else "no paired runs yet")
@@ -147,7 +155,8 @@ def _read(folder: Path, name: str) -> Any:
 
 def _imagenette_frame(folder: Path) -> dict[str, str] | None:
     """Data, scale, seeds and device of the committed Imagenette run (``None`` when not committed)."""
-    prov, summary, config = _read(folder, "provenance.json"), _read(folder, "summary.json"), _read(folder, "config.json")
+    prov, summary = _read(folder, "provenance.json"), _read(folder, "summary.json")
+    config = _read(folder, "config.json")
     if prov is None or summary is None:
         return None
     d = prov["data"]
@@ -176,7 +185,8 @@ def imagenette_rows(folder: Path) -> dict[str, Row]:
                        "in pixels", chapter="notebooks/06_1_qualitative", source="results/imagenette/figure4.json"),
     }
     frame = _imagenette_frame(folder)
-    evaluation, colour, f4 = _read(folder, "evaluation.json"), _read(folder, "colour.json"), _read(folder, "figure4.json")
+    evaluation, colour = _read(folder, "evaluation.json"), _read(folder, "colour.json")
+    f4 = _read(folder, "figure4.json")
     if frame is None:
         return out
     if evaluation is not None:
