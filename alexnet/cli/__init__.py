@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "alexnet.cli.book",
     "alexnet.cli.train",
     "alexnet.cli.evaluate",
+    "alexnet.cli.predict",
     "alexnet.cli.export_run",
     "alexnet.cli.prepare",
     "alexnet.cli.convert_imagenet_val",
