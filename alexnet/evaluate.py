@@ -189,79 +189,44 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
     ``ensemble`` (or ``None``), ``headline`` (which predictor the per-class table describes),
     ``per_class``, ``confused_pairs`` and provenance (data set, images, device, date).
     """
-    from .data import resolve_data_root
-    from .training.checkpoint import load_model
+    from .data import make_loader, resolve_data_root
 
-    paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
-    if not paths:
-        raise AlexNetError("evaluate: give at least one checkpoint")
-    paths = [resolve_checkpoint(p) for p in paths]
-    if threads:
-        torch.set_num_threads(threads)
-    loaded = [load_model(p) for p in paths]  # every checkpoint readable before any data is touched
-    if fast:
-        loaded = [fast_copy(m) for m in loaded]
-    if data is None and (paths[0].parent / "config.json").exists():  # the data set the run was trained on
-        try:
-            data = json.loads((paths[0].parent / "config.json").read_text())["data"]["root"]
-        except (ValueError, KeyError):
-            data = None
-    root = resolve_data_root(data, dataset)
+    paths, loaded = _load_checkpoints(checkpoints, threads, fast)  # every one readable before any data is touched
+    root = resolve_data_root(_trained_on(paths[0]) if data is None else data, dataset)
     dev = resolve_device(device, what="device")
     t0 = time.perf_counter()
     views = ["centre"] + (["ten_crop"] if ten_crop else [])
-    sums: dict[str, torch.Tensor] = {}
+    sums: dict[str, torch.Tensor] = {}   # softmax outputs summed over the checkpoints, per view
     labels_ref: torch.Tensor | None = None
     classes: list[str] = []
     names: list[str] = []
-    datasets: dict[tuple, Any] = {}
+    datasets: dict[tuple, Any] = {}      # one data set per data settings, mean image and view
     models = []
-    from .data import make_loader
-
     for path, model in zip(paths, loaded):
         model.to(dev)
         entry: dict[str, Any] = {"checkpoint": str(path), "num_classes": model.num_classes}
         for view in views:
-            mean = getattr(model, "data_mean", None)
-            mean_key = None if mean is None else (tuple(mean.shape), float(mean.double().sum()))
-            key = (tuple(sorted(model.data_config.items())), mean_key, view)
-            if key not in datasets:
-                datasets[key] = _eval_dataset(root, split, model.data_config, mean, view == "ten_crop", max_per_class,
-                                              skip_bad)
-            ds = datasets[key]
-            ds_classes, ds_names = _classes_of(ds)
-            if ds_classes and model.classes and ds_classes != model.classes:
-                raise AlexNetError(f"checkpoint {path} was trained on {len(model.classes)} classes "
-                                   f"({model.classes[:3]}...), the data set {root} has {len(ds_classes)} "
-                                   f"({ds_classes[:3]}...)")
-            n_classes = len(ds_classes) if ds_classes else model.num_classes
-            if n_classes != model.num_classes:
-                raise AlexNetError(f"checkpoint {path} has {model.num_classes} outputs but {root} has {n_classes} classes")
-            classes, names = (ds_classes or model.classes), (ds_names or model.class_names)
+            ds = _dataset_for(model, view, root, split, max_per_class, skip_bad, datasets)
+            classes, names = _classes_checked(path, model, ds, root)
             loader = make_loader(ds, batch_size if view == "centre" else max(1, batch_size // 10), train=False,
                                  workers=workers)
             probs, labels = predict_proba(model, loader, dev, amp=amp, progress=progress, desc=f"{path.name} {view}")
-            if labels_ref is None:
-                labels_ref = labels
-            elif not torch.equal(labels_ref, labels):
+            if labels_ref is not None and not torch.equal(labels_ref, labels):
                 raise AlexNetError(f"checkpoint {path}: its data settings give another image list than the first "
                                    "checkpoint's; an ensemble needs the same images")
+            labels_ref = labels
             entry[view] = topk_errors(probs, labels)
             sums[view] = sums[view] + probs if view in sums else probs.clone()
         models.append(entry)
         model.cpu()
-
     assert labels_ref is not None
-    ensemble = None
-    if len(paths) > 1:
-        ensemble = {"members": len(paths)}
-        for view in views:
-            ensemble[view] = topk_errors(sums[view] / len(paths), labels_ref)
     head_view = views[-1]
     head_probs = sums[head_view] / len(paths)
     if not classes:
-        classes = [str(i) for i in range(head_probs.shape[1])]
-        names = classes
+        classes = names = [str(i) for i in range(head_probs.shape[1])]
+    ensemble = None
+    if len(paths) > 1:
+        ensemble = {"members": len(paths), **{view: topk_errors(sums[view] / len(paths), labels_ref) for view in views}}
     description = getattr(datasets[next(iter(datasets))], "description", None)
     return {
         "data": {"root": str(root), "split": split, "images": int(labels_ref.numel()), "classes": len(classes),
@@ -277,6 +242,54 @@ def evaluate(checkpoints: str | Path | Sequence[str | Path], data: str | Path | 
         "wall_time_s": time.perf_counter() - t0,
         "date": utc_now(),
     }
+
+
+def _load_checkpoints(checkpoints, threads: int | None, fast: bool) -> tuple[list[Path], list[torch.nn.Module]]:
+    from .training.checkpoint import load_model
+
+    paths = [checkpoints] if isinstance(checkpoints, (str, Path)) else list(checkpoints)
+    if not paths:
+        raise AlexNetError("evaluate: give at least one checkpoint")
+    paths = [resolve_checkpoint(p) for p in paths]
+    if threads:
+        torch.set_num_threads(threads)
+    loaded = [load_model(p) for p in paths]
+    return paths, [fast_copy(m) for m in loaded] if fast else loaded
+
+
+def _trained_on(checkpoint: Path) -> str | None:
+    """The data set folder the checkpoint's run was trained on (its ``config.json``), if it says."""
+    config = checkpoint.parent / "config.json"
+    if not config.exists():
+        return None
+    try:
+        return json.loads(config.read_text())["data"]["root"]
+    except (ValueError, KeyError):
+        return None
+
+
+def _dataset_for(model, view: str, root: Path, split: str, max_per_class: int | None, skip_bad: bool,
+                 cache: dict[tuple, Any]):
+    """The evaluation set for ``model``'s data settings and mean image, one view; built once per settings."""
+    mean = getattr(model, "data_mean", None)
+    mean_key = None if mean is None else (tuple(mean.shape), float(mean.double().sum()))
+    key = (tuple(sorted(model.data_config.items())), mean_key, view)
+    if key not in cache:
+        cache[key] = _eval_dataset(root, split, model.data_config, mean, view == "ten_crop", max_per_class, skip_bad)
+    return cache[key]
+
+
+def _classes_checked(path: Path, model, ds, root: Path) -> tuple[list[str], list[str]]:
+    """The classes (folder names) and their names; an error when the checkpoint's do not match the data's."""
+    ds_classes, ds_names = _classes_of(ds)
+    if ds_classes and model.classes and ds_classes != model.classes:
+        raise AlexNetError(f"checkpoint {path} was trained on {len(model.classes)} classes "
+                           f"({model.classes[:3]}...), the data set {root} has {len(ds_classes)} "
+                           f"({ds_classes[:3]}...)")
+    n_classes = len(ds_classes) if ds_classes else model.num_classes
+    if n_classes != model.num_classes:
+        raise AlexNetError(f"checkpoint {path} has {model.num_classes} outputs but {root} has {n_classes} classes")
+    return (ds_classes or model.classes), (ds_names or model.class_names)
 
 
 def format_report(result: dict[str, Any], per_class: int = 5) -> str:

@@ -40,6 +40,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import AlexNetError
+from .formatting import duration, pct
 from .provenance import Provenance
 
 __all__ = ["export_run", "load_results", "CommittedRun", "ExportProvenance", "TrainingRecord", "ExportRecord",
@@ -287,13 +288,6 @@ def _chance_same(query_labels: torch.Tensor, gallery_labels: torch.Tensor, class
     return float((q * g).sum())
 
 
-def _fmt_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h} h {m:02d} min" if h else (f"{m} min {s:02d} s" if m else f"{s} s")
-
-
 def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, batch_size: int = 64,
                workers: int | None = None, threads: int | None = None, device: str = "auto",
                max_per_class: int | None = None, amp: str = "none", predictions: int = 8,
@@ -315,65 +309,94 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
         command: the command line to record (default: this process's).
     Returns ``out``.
     """
-    from . import qualitative as Q
-    from .training.checkpoint import load_checkpoint, load_model
-    from .data import build_eval_dataset, resolve_data_root
+    from .data import resolve_data_root
     from .evaluate import fast_copy
-    from .provenance import cpu_model, record, resolve_device, usable_cores, utc_now
+    from .provenance import resolve_device, utc_now
+    from .training.checkpoint import load_model
 
     t0, started = time.perf_counter(), utc_now()
     run, out = Path(run).expanduser(), Path(out).expanduser()
-    check_run(run)
-    if importlib.util.find_spec("matplotlib") is None:  # before the long evaluation, not after it
-        raise AlexNetError("export-run draws Figure 4 with matplotlib, which is not installed: "
-                           "pip install 'alexnet-repro[plots]'")
-    for name, v in (("predictions", predictions), ("neighbour_queries", neighbour_queries),
-                    ("neighbours", neighbours), ("batch_size", batch_size), ("permutations", permutations)):
-        if not isinstance(v, int) or v < 1:
-            raise AlexNetError(f"export-run: {name} must be an integer >= 1, got {v!r}")
-    try:
-        config = json.loads((run / "config.json").read_text())
-        summary = json.loads((run / "summary.json").read_text())
-    except ValueError as err:
-        raise AlexNetError(f"run folder {run}: config.json or summary.json is not JSON ({err})") from None
-    if data is None:
-        data = config.get("data", {}).get("root")
-    root = resolve_data_root(data).resolve()
-    if out.resolve() == run.resolve() or out.resolve().is_relative_to(run.resolve()):
-        raise AlexNetError(f"--out {out} lies inside the run folder {run}; choose another folder")
+    _check_export(run, out, predictions=predictions, neighbour_queries=neighbour_queries, neighbours=neighbours,
+                  batch_size=batch_size, permutations=permutations)
+    config, summary = _read_json(run, "config.json"), _read_json(run, "summary.json")
+    root = resolve_data_root(data if data is not None else config.get("data", {}).get("root")).resolve()
     if threads:
         torch.set_num_threads(threads)
     dev = resolve_device(device)
     rep = _replacements(run, root, out)
     out.mkdir(parents=True, exist_ok=True)
-
-    # the run's records
-    (out / "config.json").write_text(json.dumps(_scrub(config, rep), indent=2) + "\n")
+    _write_json(out / "config.json", _scrub(config, rep))  # the run's records
     shutil.copyfile(run / "metrics.jsonl", out / "metrics.jsonl")
-    (out / "summary.json").write_text(json.dumps(_scrub(summary, rep), indent=2) + "\n")
+    _write_json(out / "summary.json", _scrub(summary, rep))
+    evaluation, saved_at = _evaluate_checkpoints(run, root, out, rep, batch_size=batch_size, workers=workers,
+                                                 device=str(dev), max_per_class=max_per_class, progress=progress,
+                                                 amp=amp, fast=True)
+    model = fast_copy(load_model(run / "last.pt", device=dev))
+    colour = _figure3(model, out, permutations, seed)
+    figure4 = _figure4(model, root, out, max_per_class=max_per_class, predictions=predictions,
+                       neighbour_queries=neighbour_queries, neighbours=neighbours, seed=seed, dpi=dpi,
+                       embed=dict(batch_size=batch_size, workers=workers, device=dev, amp=amp, progress=progress))
+    del model
+    provenance = _provenance(run, config, summary, rep, saved_at=saved_at, device=dev, command=command,
+                             started=started, seconds=time.perf_counter() - t0, max_per_class=max_per_class)
+    _write_json(out / "provenance.json", provenance.to_dict())
+    (out / "README.md").write_text(_readme(out, config, summary, evaluation, colour, figure4, provenance))
+    return out
 
-    # Section 6: last.pt (headline) and best.pt (chosen on the validation images)
+
+def _check_export(run: Path, out: Path, **counts: int) -> None:
+    """One clear error for a run folder, a results folder or a setting that cannot work, before the
+    long evaluation."""
+    check_run(run)
+    if importlib.util.find_spec("matplotlib") is None:
+        raise AlexNetError("export-run draws Figure 4 with matplotlib, which is not installed: "
+                           "pip install 'alexnet-repro[plots]'")
+    for name, v in counts.items():
+        if not isinstance(v, int) or v < 1:
+            raise AlexNetError(f"export-run: {name} must be an integer >= 1, got {v!r}")
+    if out.resolve() == run.resolve() or out.resolve().is_relative_to(run.resolve()):
+        raise AlexNetError(f"--out {out} lies inside the run folder {run}; choose another folder")
+
+
+def _read_json(run: Path, name: str) -> dict[str, Any]:
+    try:
+        return json.loads((run / name).read_text())
+    except ValueError as err:
+        raise AlexNetError(f"run folder {run}: {name} is not JSON ({err})") from None
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def _evaluate_checkpoints(run: Path, root: Path, out: Path, rep, **kwargs: Any) -> tuple[dict[str, Any], str | None]:
+    """Section 6: ``last.pt`` (the headline) and ``best.pt`` (chosen on the validation images) into
+    ``evaluation.json``; returns it and when ``last.pt`` was written."""
+    from .training.checkpoint import load_checkpoint
+
     last_state = load_checkpoint(run / "last.pt")
     last_epoch, saved_at = int(last_state["epoch"]), last_state.get("saved_at")
     del last_state
-    ev_kwargs = dict(batch_size=batch_size, workers=workers, device=str(dev), max_per_class=max_per_class,
-                     progress=progress, amp=amp, fast=True)
-    headline = _evaluation(run / "last.pt", root, last_epoch, HEADLINE_NOTE, rep, **ev_kwargs)
+    headline = _evaluation(run / "last.pt", root, last_epoch, HEADLINE_NOTE, rep, **kwargs)
     best = None
     if (run / "best.pt").is_file():
         best_epoch = int(load_checkpoint(run / "best.pt")["epoch"])
         if best_epoch == last_epoch:
             best = {"checkpoint": "best.pt", "epoch": best_epoch, "note": BEST_NOTE, "same_as_last": True}
         else:
-            best = {**_evaluation(run / "best.pt", root, best_epoch, BEST_NOTE, rep, **ev_kwargs),
-                    "same_as_last": False}
+            best = {**_evaluation(run / "best.pt", root, best_epoch, BEST_NOTE, rep, **kwargs), "same_as_last": False}
     evaluation = {"headline": headline, "best": best,
                   "note": "the headline is the last epoch's error on the validation images, which the learning-rate "
                           "schedule also watched (as the paper's did); best.pt was chosen on the same images"}
-    (out / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n")
+    _write_json(out / "evaluation.json", evaluation)
+    return evaluation, saved_at
 
-    # Figure 3: conv1's kernels by tower, their colour statistic and the permutation test
-    model = fast_copy(load_model(run / "last.pt", device=dev))
+
+def _figure3(model, out: Path, permutations: int, seed: int) -> dict[str, Any]:
+    """Figure 3: conv1's kernels by tower, their colour statistic and the permutation test
+    (``conv1_kernels.npz``, ``colour.json``)."""
+    from . import qualitative as Q
+
     kernels = Q.conv1_kernels(model)
     np.savez_compressed(out / "conv1_kernels.npz", **{f"tower{i}": k.numpy().astype(np.float32)
                                                       for i, k in enumerate(kernels, start=1)})
@@ -383,9 +406,45 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     if len(stats) == 2:
         colour["pvalue"] = Q.tower_gap_pvalue(stats[0].values, stats[1].values, permutations, seed)
         colour["verdict"] = Q.colour_verdict(stats, colour["pvalue"])
-    (out / "colour.json").write_text(json.dumps(colour, indent=2) + "\n")
+    _write_json(out / "colour.json", colour)
+    return colour
 
-    # Figure 4: every validation image against every training image, in fc7 and in pixels
+
+@dataclass
+class _Searched:
+    """Figure 4's search: every validation image against every training image, in fc7 and in pixels."""
+
+    names: list[str]
+    k: int                        # neighbours per query
+    crop: int
+    resize: int
+    val_paths: list[str]
+    train_paths: list[str]
+    val_labels: torch.Tensor
+    train_labels: torch.Tensor
+    val_pixels: torch.Tensor
+    train_pixels: torch.Tensor
+    top: Any                      # qualitative.predictions: top-5 indices and probabilities
+    feature_idx: torch.Tensor
+    feature_dist: torch.Tensor
+    pixel_idx: torch.Tensor
+    pixel_dist: torch.Tensor
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(
+            path, val_paths=np.array(self.val_paths), train_paths=np.array(self.train_paths),
+            val_labels=self.val_labels.numpy().astype(np.int16), train_labels=self.train_labels.numpy().astype(np.int16),
+            top5_indices=self.top.indices.numpy().astype(np.int16), top5_probs=self.top.probs.numpy().astype(np.float32),
+            feature_idx=self.feature_idx.numpy().astype(np.int32), feature_dist=self.feature_dist.numpy().astype(np.float32),
+            pixel_idx=self.pixel_idx.numpy().astype(np.int32), pixel_dist=self.pixel_dist.numpy().astype(np.float32),
+            class_names=np.array(self.names),
+        )
+
+
+def _search(model, root: Path, max_per_class: int | None, neighbours: int, embed: dict[str, Any]) -> _Searched:
+    from . import qualitative as Q
+    from .data import build_eval_dataset
+
     dc = dict(model.data_config)
     ds_kwargs = dict(resize=int(dc.get("resize", 256)), crop=int(dc.get("crop", 224)),
                      mean_image=model.data_mean if model.data_mean is not None else bool(dc.get("mean_image", True)),
@@ -393,59 +452,64 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
     val_ds = build_eval_dataset(root, "val", **ds_kwargs)
     train_ds = build_eval_dataset(root, "train", **ds_kwargs)
     names = list(model.class_names or val_ds.class_names)
-    embed = dict(batch_size=batch_size, workers=workers, device=dev, amp=amp, progress=progress)
     val_logits, val_hidden, val_pixels, val_labels = _embed(model, val_ds, desc="val", **embed)
     _, train_hidden, train_pixels, train_labels = _embed(model, train_ds, desc="train", **embed)
-    del model
     k = min(neighbours, train_labels.numel())
     feature_dist, feature_idx = Q.nearest(val_hidden, train_hidden, k)
-    pixel_dist, pixel_idx = pixel_nearest(val_pixels, train_pixels, k, progress=progress)
-    top = Q.predictions(val_logits, k=5)
-    val_paths, train_paths = _rel_paths(val_ds, root), _rel_paths(train_ds, root)
-    np.savez_compressed(
-        out / "neighbours.npz", val_paths=np.array(val_paths), train_paths=np.array(train_paths),
-        val_labels=val_labels.numpy().astype(np.int16), train_labels=train_labels.numpy().astype(np.int16),
-        top5_indices=top.indices.numpy().astype(np.int16), top5_probs=top.probs.numpy().astype(np.float32),
-        feature_idx=feature_idx.numpy().astype(np.int32), feature_dist=feature_dist.numpy().astype(np.float32),
-        pixel_idx=pixel_idx.numpy().astype(np.int32), pixel_dist=pixel_dist.numpy().astype(np.float32),
-        class_names=np.array(names),
-    )
-    feature_same = _share_same(feature_idx, val_labels, train_labels)
-    pixel_same = _share_same(pixel_idx, val_labels, train_labels)
-    chance = _chance_same(val_labels, train_labels, len(names))
-    overlap = Q.Neighbours(feature_idx, feature_dist, pixel_idx, pixel_dist).overlap()
-    left = Q.pick_queries(val_labels, predictions, seed=seed)
-    right = Q.pick_queries(val_labels, neighbour_queries, seed=seed + 1)
+    pixel_dist, pixel_idx = pixel_nearest(val_pixels, train_pixels, k, progress=embed["progress"])
+    return _Searched(names, k, ds_kwargs["crop"], ds_kwargs["resize"], _rel_paths(val_ds, root), _rel_paths(train_ds, root),
+                     val_labels, train_labels, val_pixels, train_pixels, Q.predictions(val_logits, k=5),
+                     feature_idx, feature_dist, pixel_idx, pixel_dist)
+
+
+def _figure4(model, root: Path, out: Path, *, max_per_class: int | None, predictions: int, neighbour_queries: int,
+             neighbours: int, seed: int, dpi: int, embed: dict[str, Any]) -> dict[str, Any]:
+    """Figure 4 (``neighbours.npz``, ``figure4.json``, its two PNGs): the search, the shares of
+    same-class neighbours in each space, and the images the figure shows."""
+    from . import qualitative as Q
+
+    f = _search(model, root, max_per_class, neighbours, embed)
+    f.save(out / "neighbours.npz")
+    feature_same = _share_same(f.feature_idx, f.val_labels, f.train_labels)
+    pixel_same = _share_same(f.pixel_idx, f.val_labels, f.train_labels)
+    chance = _chance_same(f.val_labels, f.train_labels, len(f.names))
+    left = Q.pick_queries(f.val_labels, predictions, seed=seed)
+    right = Q.pick_queries(f.val_labels, neighbour_queries, seed=seed + 1)
 
     def image(i: int, labels: torch.Tensor, paths: list[str]) -> dict[str, Any]:
-        return {"index": i, "path": paths[i], "label": int(labels[i]), "class": names[int(labels[i])]}
+        return {"index": i, "path": paths[i], "label": int(labels[i]), "class": f.names[int(labels[i])]}
+
+    def neighbours_of(i: int, idx: torch.Tensor, dist: torch.Tensor) -> list[dict[str, Any]]:
+        return [{**image(int(j), f.train_labels, f.train_paths), "distance": float(d)} for j, d in zip(idx[i], dist[i])]
 
     figure4 = {
-        "classes": names,
-        "queries": len(val_paths), "gallery": len(train_paths), "neighbours": k,
+        "classes": f.names,
+        "queries": len(f.val_paths), "gallery": len(f.train_paths), "neighbours": f.k,
         "max_per_class": max_per_class,
         "space": {"features": "fc7 output (the last hidden layer), Euclidean distance",
-                  "pixels": f"{ds_kwargs['crop']}x{ds_kwargs['crop']} centre crops of the {ds_kwargs['resize']}-pixel "
+                  "pixels": f"{f.crop}x{f.crop} centre crops of the {f.resize}-pixel "
                             "images, Euclidean distance between RGB values"},
         "same_class_share": {"features": feature_same, "pixels": pixel_same, "chance": chance},
-        "overlap": overlap,
+        "overlap": Q.Neighbours(f.feature_idx, f.feature_dist, f.pixel_idx, f.pixel_dist).overlap(),
         "verdict": Q.neighbour_verdict(feature_same, pixel_same, chance),
-        "top5_correct_share": float(top.correct(val_labels)[1].double().mean()),
-        "left": [{**image(int(i), val_labels, val_paths),
-                  "top5": [{"class": names[int(c)], "probability": float(p)}
-                           for c, p in zip(top.indices[i], top.probs[i])]} for i in left.tolist()],
-        "right": [{**image(int(i), val_labels, val_paths),
-                   "features": [{**image(int(j), train_labels, train_paths), "distance": float(d)}
-                                for j, d in zip(feature_idx[i], feature_dist[i])],
-                   "pixels": [{**image(int(j), train_labels, train_paths), "distance": float(d)}
-                              for j, d in zip(pixel_idx[i], pixel_dist[i])]} for i in right.tolist()],
+        "top5_correct_share": float(f.top.correct(f.val_labels)[1].double().mean()),
+        "left": [{**image(int(i), f.val_labels, f.val_paths),
+                  "top5": [{"class": f.names[int(c)], "probability": float(p)}
+                           for c, p in zip(f.top.indices[i], f.top.probs[i])]} for i in left.tolist()],
+        "right": [{**image(int(i), f.val_labels, f.val_paths),
+                   "features": neighbours_of(i, f.feature_idx, f.feature_dist),
+                   "pixels": neighbours_of(i, f.pixel_idx, f.pixel_dist)} for i in right.tolist()],
     }
-    (out / "figure4.json").write_text(json.dumps(figure4, indent=2) + "\n")
-    _draw_figure4(out, val_pixels, train_pixels, val_labels, train_labels, top, feature_idx, pixel_idx,
-                  left, right, names, ds_kwargs["crop"], dpi)
-    del val_pixels, train_pixels
+    _write_json(out / "figure4.json", figure4)
+    _draw_figure4(out, f.val_pixels, f.train_pixels, f.val_labels, f.train_labels, f.top, f.feature_idx, f.pixel_idx,
+                  left, right, f.names, f.crop, dpi)
+    return figure4
 
-    # provenance and README
+
+def _provenance(run: Path, config: dict[str, Any], summary: dict[str, Any], rep, *, saved_at: str | None, device,
+                command: str | None, started: str, seconds: float, max_per_class: int | None) -> ExportProvenance:
+    """``provenance.json``: how the run was trained (from its records) and how this export was made."""
+    from .provenance import cpu_model, record, usable_cores
     from .training import read_metrics
 
     metrics = read_metrics(run)
@@ -465,15 +529,11 @@ def export_run(run: str | Path, data: str | Path | None, out: str | Path, *, bat
         **epoch_time_stats(metrics),
         resumed=" --resume" in f" {trained.command}",
     )
-    made = record(dev, command if command is not None else _scrub(
+    made = record(device, command if command is not None else _scrub(
         " ".join(["python -m alexnet", *map(shlex.quote, sys.argv[1:])]), rep))
     made.date = started
-    export = ExportRecord(provenance=made.finished(time.perf_counter() - t0), max_per_class=max_per_class)
-    provenance = ExportProvenance(format=FORMAT, data=_scrub(config.get("data", {}), rep), training=training,
-                                  export=export)
-    (out / "provenance.json").write_text(json.dumps(provenance.to_dict(), indent=2) + "\n")
-    (out / "README.md").write_text(_readme(out, config, summary, evaluation, colour, figure4, provenance))
-    return out
+    export = ExportRecord(provenance=made.finished(seconds), max_per_class=max_per_class)
+    return ExportProvenance(format=FORMAT, data=_scrub(config.get("data", {}), rep), training=training, export=export)
 
 
 def timing_words(t: TrainingRecord) -> str:
@@ -481,12 +541,12 @@ def timing_words(t: TrainingRecord) -> str:
     started = t.provenance.date[:16].replace("T", " ")
     when = f"the last command (a resume) started {started} UTC" if t.resumed else f"started {started} UTC"
     text = (f"{when} and the run finished {str(t.finished)[:16].replace('T', ' ')} UTC; {t.epochs} epochs "
-            f"({t.steps:,} steps) took {_fmt_duration(t.provenance.wall_seconds or 0)} of training wall time in all")
+            f"({t.steps:,} steps) took {duration(t.provenance.wall_seconds or 0)} of training wall time in all")
     if t.median_epoch_time_s:
-        text += (f", an epoch (training and validation) a median of {_fmt_duration(t.median_epoch_time_s)}, "
-                 f"between {_fmt_duration(t.fastest_epoch_time_s)} and {_fmt_duration(t.slowest_epoch_time_s)}")
+        text += (f", an epoch (training and validation) a median of {duration(t.median_epoch_time_s)}, "
+                 f"between {duration(t.fastest_epoch_time_s)} and {duration(t.slowest_epoch_time_s)}")
     elif t.mean_epoch_time_s:
-        text += f", {_fmt_duration(t.mean_epoch_time_s)} per epoch on average"
+        text += f", {duration(t.mean_epoch_time_s)} per epoch on average"
     return text + "."
 
 
@@ -524,7 +584,7 @@ def _draw_figure4(out: Path, val_pixels, train_pixels, val_labels, train_labels,
 
 
 def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
+    return pct(x, missing="-")
 
 
 def _readme(out: Path, config, summary, evaluation, colour, figure4, provenance: ExportProvenance) -> str:
@@ -539,7 +599,7 @@ def _readme(out: Path, config, summary, evaluation, colour, figure4, provenance:
         f"Data: {data.get('description', '?')}.",
         f"Trained with `{t.command}` at commit `{t.git_commit}` on {t.device}: {timing_words(provenance.training)}",
         f"Exported with `{e.command}` at commit `{e.git_commit}` on {e.device} on {e.date} in "
-        f"{_fmt_duration(e.wall_seconds)}.",
+        f"{duration(e.wall_seconds)}.",
         "",
         "## Error rates (Section 6), validation images",
         "",
