@@ -11,7 +11,7 @@ from .summary import count_parameters, summary
 from .torchvision_compat import load_torchvision_state_dict, torchvision_layout
 from .training import TrainConfig, load_model
 
-__version__ = "0.1.0"
+from .provenance import PACKAGE_VERSION as __version__
 
 __all__ = [
     "AlexNet",

@@ -33,6 +33,8 @@ __all__ = ["ROOT", "git_commit", "is_dirty", "cpu_model", "usable_cores", "load_
 
 #: The repository checkout holding the package (results/, runs/, notebooks/ live here).
 ROOT = Path(__file__).resolve().parent.parent
+#: The package's version (``alexnet.__version__``; pyproject.toml gives the same), recorded in every provenance.
+PACKAGE_VERSION = "0.1.0"
 
 
 def git_commit(root: Path = ROOT) -> str:
@@ -157,9 +159,7 @@ def _versions() -> dict[str, str]:
     import numpy
     import torchvision
 
-    from . import __version__
-
-    return {"alexnet": __version__, "python": platform.python_version(), "torch": torch.__version__,
+    return {"alexnet": PACKAGE_VERSION, "python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": numpy.__version__}
 
 
