@@ -24,7 +24,7 @@ __all__ = ["TrainConfig", "MODEL_PATHS", "PRESET_DIR", "preset_names", "load_pre
 
 
 #: ``model`` values and the :class:`AlexNet` ``fast`` argument each builds (same function, same parameters).
-MODEL_PATHS = {"fast": "grouped", "reference": False}
+MODEL_PATHS = {"fast": True, "reference": False}
 
 
 def _f(default: Any, help: str, **meta: Any):
