@@ -8,7 +8,8 @@ from alexnet.data import gpu_pipeline as gp
 from alexnet.data.augment import GPUAugment, random_crop_flip, random_lighting
 from alexnet.data.sampler import ResumableSampler
 from alexnet.data.store import StoreBatches, Uint8Store, write_store
-from alexnet.data.transforms import CentreCrop, pca_lighting
+from alexnet.data.transforms import CentreCrop
+from alexnet.data.augment import pca_lighting
 
 
 def _position_images(n=3, r=12):

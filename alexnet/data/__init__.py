@@ -4,7 +4,7 @@
 >>> bundle = build_datasets(resolve_data_root(dataset="cifar10"), resize=32, crop=28)
 >>> loader = make_loader(bundle.train, 128, train=True)
 
-One input path per purpose, each ending in the same Section 4.1 draws (:func:`.transforms.random_patch`):
+One input path per purpose, each ending in the same Section 4.1 augmentation (:mod:`.augment`):
 
 * per image in DataLoader workers (the training loop's ``--loader images``): :mod:`.datasets`
   (``build_datasets``), :mod:`.transforms` (the paper's per-image transforms), :mod:`.loader`;
@@ -25,7 +25,8 @@ from .loader import default_workers, make_loader
 from .root import resolve_data_root
 from .stats import IMAGENET_PCA, PCAStats, mean_image, pca_stats
 from .synthetic import is_synthetic, make_synthetic
-from .transforms import CentreCrop, PCALighting, RandomCropFlip, TenCrop, augmentation_factor, pca_lighting
+from .augment import pca_lighting
+from .transforms import CentreCrop, PCALighting, RandomCropFlip, TenCrop, augmentation_factor
 
 __all__ = [
     "BadImageError", "CentreCrop", "DataBundle", "IMAGENET_PCA", "PCALighting", "PCAStats", "PaperDataset",

@@ -1,19 +1,21 @@
 """Section 4.1's augmentation on whole batches of uint8 images, on any device: the package's one
-batched crop, mirror and PCA lighting.
+crop, mirror and PCA lighting.
 
-* :func:`~alexnet.data.transforms.random_patch` draws, for ``n`` images, the corner of a random
-  ``crop x crop`` patch and whether to mirror it (the one place the package draws them, in this
-  order: tops, lefts, mirrors; the per-image :class:`~alexnet.data.transforms.RandomCropFlip` too);
+* :func:`random_patch` draws, for ``n`` images, the corner of a random ``crop x crop`` patch and
+  whether to mirror it (the one place the package draws them, in this order: tops, lefts, mirrors);
 * :func:`crop_flip` cuts those patches out of a ``(N, 3, H, W)`` batch in one gather (the result is
   laid out channels-last, which is what the convolutions want; the values do not depend on it);
-* :func:`random_lighting` adds the PCA colour shift ``[p1 p2 p3][a1 l1, a2 l2, a3 l3]^T`` with
-  ``a_i ~ N(0, std)`` per image (the formula is :func:`alexnet.data.transforms.pca_lighting`);
-* :class:`GPUAugment` puts them together for the streaming training loop: patch, mirror, the mean
-  image under the patch subtracted (Section 2), lighting. The CIFAR-10 ablations' in-memory loop
-  calls :func:`random_crop_flip`, :func:`random_lighting` and :func:`normalise` itself.
+* :func:`pca_lighting` is the paper's colour shift ``[p1 p2 p3][a1 l1, a2 l2, a3 l3]^T``, and
+  :func:`random_lighting` adds it with ``a_i ~ N(0, std)`` drawn per image;
+* :func:`augment_batch` puts them together as Sections 2 and 4.1 say: patch, mirror, the mean image
+  under the patch subtracted, lighting. :class:`GPUAugment` (the streaming loop's store batches) and
+  :class:`alexnet.data.transforms.RandomCropFlip` (one image in a DataLoader worker) call it; the
+  CIFAR-10 ablations' in-memory loop calls :func:`random_crop_flip`, :func:`random_lighting` and
+  :func:`normalise` itself.
 
-Every function takes an optional ``torch.Generator`` and draws in the same order (patches first,
-then the lighting's ``alpha``), so a batch's augmentation is a function of the generator's seed.
+Every function takes an optional ``torch.Generator`` (``None``: torch's global one) and draws in the
+same order (patches first, then the lighting's ``alpha``), so a batch's augmentation is a function
+of the generator's state.
 """
 from __future__ import annotations
 
@@ -21,10 +23,32 @@ import torch
 from torch import Tensor
 
 from .stats import IMAGENET_MEAN_RGB, IMAGENET_PCA, PCAStats
-from .transforms import pca_lighting, random_patch
 
-__all__ = ["random_patch", "crop_flip", "random_crop_flip", "centre_crop", "random_lighting", "normalise",
-           "GPUAugment"]
+__all__ = ["random_patch", "crop_flip", "random_crop_flip", "centre_crop", "pca_lighting", "random_lighting",
+           "normalise", "augment_batch", "GPUAugment"]
+
+
+def pca_lighting(x: Tensor, eigvals: Tensor, eigvecs: Tensor, alpha: Tensor) -> Tensor:
+    """Section 4.1: add ``eigvecs @ (alpha * eigvals)`` to every pixel of ``x``.
+
+    ``x`` is ``(3, H, W)`` or a batch ``(N, 3, H, W)`` with ``alpha`` of shape ``(3,)`` or ``(N, 3)``.
+    """
+    shift = (alpha * eigvals) @ eigvecs.T  # (3,) or (N, 3): row form of eigvecs @ (alpha*eigvals)
+    return x + shift[..., :, None, None]
+
+
+def random_patch(n: int, height: int, width: int, crop: int, *, flip: bool = True,
+                 generator: torch.Generator | None = None, device: torch.device | str | None = None,
+                 ) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Section 4.1's random patches: for ``n`` images of ``height x width``, the ``top`` and ``left``
+    corner of a ``crop x crop`` patch (uniform) and whether to mirror it (probability 1/2; ``None``
+    when ``flip`` is off). The one place the package draws them, in this order: tops, lefts, mirrors."""
+    if crop > min(height, width):
+        raise ValueError(f"crop {crop} is larger than the {height}x{width} images; use resize >= crop")
+    top = torch.randint(0, height - crop + 1, (n,), device=device, generator=generator)
+    left = torch.randint(0, width - crop + 1, (n,), device=device, generator=generator)
+    mirror = torch.rand(n, device=device, generator=generator) < 0.5 if flip else None
+    return top, left, mirror
 
 
 def _check_batch(images: Tensor) -> None:
@@ -77,6 +101,27 @@ def normalise(x: Tensor, mean: Tensor, std: Tensor) -> Tensor:
     return (x.float() - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
 
 
+def augment_batch(images: Tensor, mean: Tensor, crop: int, *, scale: float = 255.0, flip: bool = True,
+                  pca: PCAStats | None = None, pca_std: float = 0.1, pca_scale: float | None = None,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """Sections 2 and 4.1 on ``uint8 (N, 3, H, W)`` images: a random ``crop x crop`` patch of each,
+    mirrored with probability 1/2 (``flip``), in units of ``scale * pixel / 255`` minus the mean image
+    ``(3, H, W)`` (or per-channel mean ``(3, 1, 1)``) under the patch, then PCA lighting when ``pca``
+    is given (eigenvalues in ``[0, 1]`` units, multiplied by ``pca_scale``, default ``scale``).
+    Float ``(N, 3, crop, crop)``, channels-last."""
+    n, _, h, w = images.shape
+    top, left, mirror = random_patch(n, h, w, crop, flip=flip, generator=generator, device=images.device)
+    x = crop_flip(images, top, left, mirror, crop).to(torch.float32) * (scale / 255.0)
+    if mean.shape[-1] > 1:  # the mean under the (mirrored) patch: mean-subtract, then crop and flip
+        x -= crop_flip(mean.expand(n, -1, -1, -1), top, left, mirror, crop)
+    else:
+        x -= mean
+    if pca is not None:
+        x = random_lighting(x, pca.eigvals.to(torch.float32), pca.eigvecs.to(torch.float32), pca_std, generator,
+                            scale if pca_scale is None else pca_scale)
+    return x
+
+
 class GPUAugment:
     """Section 2 mean subtraction and Section 4.1 crops, mirrors and PCA lighting, batched.
 
@@ -126,17 +171,8 @@ class GPUAugment:
     def __call__(self, images: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """``uint8 (N, 3, R, R)`` on any device -> ``(N, 3, crop, crop)`` augmented, same device."""
         _check_batch(images)
-        mean = self._mean_on(images)
-        n, _, h, w = images.shape
-        top, left, mirror = random_patch(n, h, w, self.crop, flip=self.flip, generator=generator, device=images.device)
-        x = crop_flip(images, top, left, mirror, self.crop).to(torch.float32) * (self.scale / 255.0)
-        if mean.shape[1] > 1:  # the mean under the (mirrored) patch
-            x -= crop_flip(mean.expand(n, -1, -1, -1), top, left, mirror, self.crop)
-        else:
-            x -= mean
-        if self.pca is not None:
-            x = random_lighting(x, self.pca.eigvals.to(torch.float32), self.pca.eigvecs.to(torch.float32),
-                                self.std, generator, self.scale)
+        x = augment_batch(images, self._mean_on(images), self.crop, scale=self.scale, flip=self.flip, pca=self.pca,
+                          pca_std=self.std, generator=generator)
         return self._out(x)
 
     def centre(self, images: Tensor) -> Tensor:

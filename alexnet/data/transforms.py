@@ -16,9 +16,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .augment import augment_batch, pca_lighting
 from .stats import PCAStats
 
-__all__ = ["PCALighting", "RandomCropFlip", "CentreCrop", "TenCrop", "pca_lighting", "augmentation_factor"]
+__all__ = ["PCALighting", "RandomCropFlip", "CentreCrop", "TenCrop", "augmentation_factor"]
 
 
 def _centred_patch(img: Tensor, mean: Tensor, top: int, left: int, crop: int, scale: float) -> Tensor:
@@ -34,15 +35,6 @@ def _check(img: Tensor, crop: int) -> None:
         raise ValueError(f"crop {crop} is larger than the {h}x{w} image; use resize >= crop")
 
 
-def pca_lighting(x: Tensor, eigvals: Tensor, eigvecs: Tensor, alpha: Tensor) -> Tensor:
-    """Section 4.1: add ``eigvecs @ (alpha * eigvals)`` to every pixel of ``x``.
-
-    ``x`` is ``(3, H, W)`` or a batch ``(N, 3, H, W)`` with ``alpha`` of shape ``(3,)`` or ``(N, 3)``.
-    """
-    shift = (alpha * eigvals) @ eigvecs.T  # (3,) or (N, 3): row form of eigvecs @ (alpha*eigvals)
-    return x + shift[..., :, None, None]
-
-
 class PCALighting:
     """Section 4.1 colour augmentation with ``alpha ~ N(0, std)`` drawn afresh at every call.
 
@@ -52,6 +44,7 @@ class PCALighting:
     """
 
     def __init__(self, stats: PCAStats, std: float = 0.1, scale: float = 255.0) -> None:
+        self.stats, self.scale = stats, scale
         self.eigvals = stats.eigvals.to(torch.float32) * scale
         self.eigvecs = stats.eigvecs.to(torch.float32)
         self.std = std
@@ -64,24 +57,11 @@ class PCALighting:
         return f"PCALighting(eigvals={self.eigvals.tolist()}, std={self.std})"
 
 
-def random_patch(n: int, height: int, width: int, crop: int, *, flip: bool = True,
-                 generator: torch.Generator | None = None, device: torch.device | str | None = None,
-                 ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Section 4.1's random patches: for ``n`` images of ``height x width``, the ``top`` and ``left``
-    corner of a ``crop x crop`` patch (uniform) and whether to mirror it (probability 1/2; ``None``
-    when ``flip`` is off). The one place the package draws them, in this order: tops, lefts, mirrors
-    (:class:`RandomCropFlip` per image, :mod:`alexnet.data.augment` per batch)."""
-    if crop > min(height, width):
-        raise ValueError(f"crop {crop} is larger than the {height}x{width} images; use resize >= crop")
-    top = torch.randint(0, height - crop + 1, (n,), device=device, generator=generator)
-    left = torch.randint(0, width - crop + 1, (n,), device=device, generator=generator)
-    mirror = torch.rand(n, device=device, generator=generator) < 0.5 if flip else None
-    return top, left, mirror
-
-
 class RandomCropFlip:
     """Training: mean subtraction, a random ``crop x crop`` patch, a mirror with probability 1/2,
-    then PCA lighting when ``lighting`` is given (Sections 2 and 4.1)."""
+    then PCA lighting when ``lighting`` is given (Sections 2 and 4.1): the batched
+    :func:`alexnet.data.augment.augment_batch` on a batch of one, drawing from torch's global
+    generator (which DataLoader seeds per worker)."""
 
     def __init__(self, mean: Tensor, crop: int = 224, *, scale: float = 255.0, flip: bool = True,
                  lighting: PCALighting | None = None) -> None:
@@ -89,14 +69,11 @@ class RandomCropFlip:
 
     def __call__(self, img: Tensor) -> Tensor:
         _check(img, self.crop)
-        h, w = img.shape[-2:]
-        top, left, mirror = random_patch(1, h, w, self.crop, flip=self.flip)
-        x = _centred_patch(img, self.mean, int(top[0]), int(left[0]), self.crop, self.scale)
-        if mirror is not None and bool(mirror[0]):
-            x = x.flip(-1)
-        if self.lighting is not None:
-            x = self.lighting(x)
-        return x.contiguous()
+        light = self.lighting
+        x = augment_batch(img[None], self.mean, self.crop, scale=self.scale, flip=self.flip,
+                          pca=light.stats if light else None, pca_std=light.std if light else 0.1,
+                          pca_scale=light.scale if light else self.scale)
+        return x[0].contiguous()
 
 
 class CentreCrop:
