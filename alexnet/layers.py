@@ -4,10 +4,11 @@
 * :class:`PaperDropout` -- Section 4.2, zeroing outputs at train time and halving them at test
   time (the paper's wording), with inverted dropout as an option.
 * :func:`lrn` -- the same LRN through a chosen implementation (:data:`LRN_IMPLS`): the
-  reference above, the formula as plain tensor ops (fused by ``torch.compile``), the formula with
-  a hand-written backward (eager, or each direction compiled: the CPU's fast path), or the
-  fused Triton kernels of :mod:`alexnet.kernels.lrn_triton`; with the towers side
-  by side along the channels (``groups``) and the preceding ReLU fused (``relu``).
+  reference above (torch's own ``local_response_norm``), the formula as plain tensor ops
+  (``"formula"``, differentiated by autograd, fused by ``torch.compile``), the formula with a
+  hand-written backward (``"hand_backward"``, eager; ``"compiled"``, each direction compiled: the
+  CPU's fast path), or the fused Triton kernels of :mod:`alexnet.kernels.lrn_triton`; with the
+  towers side by side along the channels (``groups``) and the preceding ReLU fused (``relu``).
 """
 from __future__ import annotations
 
@@ -15,10 +16,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["LocalResponseNorm", "PaperDropout", "local_response_norm", "lrn", "resolve_lrn_impl", "LRN_IMPLS"]
+__all__ = ["LocalResponseNorm", "PaperDropout", "local_response_norm", "lrn", "resolve_lrn_impl",
+           "canonical_lrn_impl", "LRN_IMPLS", "DEPRECATED_LRN_IMPLS"]
 
 #: Implementations of the paper's LRN that :func:`lrn` can use; all compute the same function.
-LRN_IMPLS = ("reference", "formula", "torch", "compiled", "triton", "auto")
+#: ``reference``: ``torch.nn.functional.local_response_norm`` (alpha times the window size), per
+#: tower; ``formula``: the sum of shifted squares as tensor ops, autograd's backward;
+#: ``hand_backward``: the same with a hand-written backward; ``compiled``: that, each direction one
+#: ``torch.compile``d loop; ``triton``: fused GPU kernels; ``auto``: the fastest for the tensor.
+LRN_IMPLS = ("reference", "formula", "hand_backward", "compiled", "triton", "auto")
+#: Former names, still accepted (deprecated): ``"torch"`` was the hand-written backward, which is
+#: not torch's LRN (``"reference"`` is).
+DEPRECATED_LRN_IMPLS = {"torch": "hand_backward"}
+
+
+def canonical_lrn_impl(impl: str, what: str = "lrn: impl") -> str:
+    """``impl`` under its current name (a deprecated one is translated); ``ValueError`` if unknown."""
+    impl = DEPRECATED_LRN_IMPLS.get(impl, impl)
+    if impl not in LRN_IMPLS:
+        raise ValueError(f"{what} must be one of {LRN_IMPLS}, got {impl!r}")
+    return impl
 
 
 def local_response_norm(
@@ -66,11 +83,10 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
     installed; on the CPU, the compiled formula (``"compiled"``: one C++ loop each way, about
     8x faster than the reference) for large dense tensors (contiguous or channels-last) when a
     C++ compiler is present,
-    else the formula with its hand-written backward (``"torch"``, 2-4x faster than the reference);
-    the plain formula (``"formula"``) inside ``torch.compile``, which fuses it into the graph.
+    else the formula with its hand-written backward (``"hand_backward"``, 2-4x faster than the
+    reference); the plain formula (``"formula"``) inside ``torch.compile``, which fuses it into the graph.
     """
-    if impl not in LRN_IMPLS:
-        raise ValueError(f"lrn: impl must be one of {LRN_IMPLS}, got {impl!r}")
+    impl = canonical_lrn_impl(impl)
     if impl != "auto":
         return impl
     if torch.compiler.is_compiling():
@@ -83,7 +99,7 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
     dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
     if x.device.type == "cpu" and x.numel() >= CPU_COMPILE_MIN_NUMEL and dense and _cpu_compiler_ok():
         return "compiled"
-    return "torch"
+    return "hand_backward"
 
 
 def lrn(
@@ -110,7 +126,7 @@ def lrn(
 
     if impl == "triton":
         return lt.lrn_triton(x, size, alpha, beta, k, groups=groups, relu=relu)
-    if impl == "torch":
+    if impl == "hand_backward":
         return lt.lrn_torch(x, size, alpha, beta, k, groups=groups, relu=relu)
     if impl == "compiled":
         try:
@@ -139,8 +155,7 @@ class LocalResponseNorm(nn.Module):
             raise ValueError(f"LocalResponseNorm: size must be >= 1, got {size}")
         if k <= 0 and beta != 0:
             raise ValueError(f"LocalResponseNorm: k must be > 0 so the denominator is positive, got {k}")
-        if impl not in LRN_IMPLS:
-            raise ValueError(f"LocalResponseNorm: impl must be one of {LRN_IMPLS}, got {impl!r}")
+        impl = canonical_lrn_impl(impl, "LocalResponseNorm: impl")
         if groups < 1:
             raise ValueError(f"LocalResponseNorm: groups must be >= 1, got {groups}")
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k

@@ -11,14 +11,14 @@ from 0 elsewhere (Section 5).
 The towers can live on two devices (``devices=("cuda:0", "cuda:1")``): activations cross between
 them only where the paper connects the towers (into conv3, fc6, fc7 and fc8).
 
-The fast path (``fast="grouped"`` or ``"split"``, one device) computes the same function with
-fewer, larger kernels: conv1 and conv3 of both towers as one convolution over the towers'
-concatenated kernels, conv2, conv4 and conv5 either as one convolution with ``groups=2`` (each
-tower's kernels see only its own half of the channels, Section 3.2) or as one convolution per
-tower on its half, and ReLU + LRN fused into one kernel whose window stays inside each tower
-(:func:`alexnet.layers.lrn`). It lives beside this file, in :mod:`alexnet.fast`, so that this one
-reads like Figure 2. The parameters stay where they are (``towers[i].convK``), so state dicts, the
-summary and two-device placement are unchanged; ``fast=False`` is the reference.
+The fast path (``fast=True``, one device) computes the same function with fewer, larger kernels:
+conv1 and conv3 of both towers as one convolution over the towers' concatenated kernels, conv2,
+conv4 and conv5 as one convolution with ``groups=2`` (each tower's kernels see only its own half of
+the channels, Section 3.2), and ReLU + LRN fused into one kernel whose window stays inside each
+tower (:func:`alexnet.layers.lrn`). It lives beside this file, in :mod:`alexnet.fast` (which this
+module imports, never the other way), so that this one reads like Figure 2. The parameters stay
+where they are (``towers[i].convK``), so state dicts, the summary and two-device placement are
+unchanged; ``fast=False`` is the reference.
 """
 from __future__ import annotations
 
@@ -29,12 +29,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import fast
-from .layers import LRN_IMPLS, LocalResponseNorm, PaperDropout
+from .layers import LocalResponseNorm, PaperDropout, canonical_lrn_impl
 
 __all__ = ["AlexNet", "Tower", "PAPER_WIDTHS", "ONE_TOWER_WIDTHS", "PAPER_FC", "conv1_extra_padding", "FAST_MODES"]
 
-#: Values of ``AlexNet(fast=...)``: the reference layout and the two fast tower strategies.
-FAST_MODES = (False, "grouped", "split", "dense")
+#: Values of ``AlexNet(fast=...)``: the reference (``False``) and the fast path (``True``).
+#: ``"grouped"`` is the fast path's former name, still accepted (deprecated: say ``True``).
+FAST_MODES = (False, True)
+_FAST_ALIASES = {"grouped": True}
+#: Former fast-path values that are now benchmark variants (:mod:`alexnet.bench.variants`).
+_MOVED_TO_BENCH = ("split", "dense")
 
 #: Total kernels of conv1..conv5 over both towers (Section 3.5).
 PAPER_WIDTHS: tuple[int, int, int, int, int] = (96, 256, 384, 384, 256)
@@ -125,15 +129,13 @@ class AlexNet(nn.Module):
         adaptive_pool: resize pool5 to 6x6 with adaptive average pooling (torchvision's layout).
         init: ``"paper"`` (Section 5) or ``"torch"`` (PyTorch's default initialisation).
         devices: ``None`` (one device, moved with ``.to``) or one device per tower.
-        fast: ``False`` (the reference: each tower's layers run one by one), ``"grouped"``
-            (``True``: own-tower convolutions as one ``groups=2`` convolution), ``"split"``
-            (one convolution per tower on its channel half) or ``"dense"`` (one ordinary
-            convolution whose kernel is block-diagonal: the towers' kernels on the diagonal,
-            exact zeros elsewhere, so it computes the same sums with more multiplications by
-            zero). Same function, same parameters.
+        fast: ``False`` (the reference: each tower's layers run one by one) or ``True`` (the
+            fast path of :mod:`alexnet.fast`: the towers side by side, own-tower convolutions as
+            one ``groups=2`` convolution, ReLU and LRN fused). Same function, same parameters.
+            ``"grouped"`` still means ``True`` (its former name, deprecated).
         lrn_impl: LRN implementation (:data:`alexnet.layers.LRN_IMPLS`); ``None`` means
-            ``"reference"`` for ``fast=False`` and ``"auto"`` (Triton on CUDA, the formula
-            elsewhere) for the fast path.
+            ``"reference"`` for ``fast=False`` and ``"auto"`` (Triton on CUDA, the fastest
+            measured CPU kernel elsewhere) for the fast path.
     """
 
     def __init__(
@@ -179,14 +181,15 @@ class AlexNet(nn.Module):
             raise ValueError(f"AlexNet: init must be 'paper' or 'torch', got {init!r}")
         if conv1_padding != "convnet" and not (isinstance(conv1_padding, int) and conv1_padding >= 0):
             raise ValueError(f"AlexNet: conv1_padding must be 'convnet' or an int >= 0, got {conv1_padding!r}")
-        if fast is True:
-            fast = "grouped"
-        if fast not in FAST_MODES:
-            raise ValueError(f"AlexNet: fast must be False, True, 'grouped', 'split' or 'dense', got {fast!r}")
+        if fast in _MOVED_TO_BENCH:
+            raise ValueError(f"AlexNet: fast={fast!r} is a benchmark variant now: "
+                             f"alexnet.bench.variants.build('ours_{fast}'); the model takes fast=False or True")
+        fast = _FAST_ALIASES.get(fast, fast) if isinstance(fast, str) else fast
+        if fast not in FAST_MODES or not isinstance(fast, bool):
+            raise ValueError(f"AlexNet: fast must be False or True, got {fast!r}")
         if lrn_impl is None:
             lrn_impl = "auto" if fast else "reference"
-        if lrn_impl not in LRN_IMPLS:
-            raise ValueError(f"AlexNet: lrn_impl must be one of {LRN_IMPLS}, got {lrn_impl!r}")
+        lrn_impl = canonical_lrn_impl(lrn_impl, "AlexNet: lrn_impl")
 
         self.config = dict(
             num_classes=num_classes, towers=towers, widths=widths, fc=fc, lrn=lrn, pool=pool,
@@ -204,7 +207,7 @@ class AlexNet(nn.Module):
         )
         self.act = nn.ReLU() if activation == "relu" else nn.Tanh()
         self.lrn = LocalResponseNorm(impl=lrn_impl) if lrn else nn.Identity()
-        self.fast: str | bool = fast
+        self.fast: bool = fast
         self.lrn_impl = lrn_impl
         self.pool = nn.MaxPool2d(3, 2) if pool == "overlapping" else nn.MaxPool2d(2, 2)
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6)) if adaptive_pool else nn.Identity()

@@ -43,7 +43,7 @@ def _check(impl, x, groups, relu, size=5, rtol=1e-10, atol=1e-10):
     return y
 
 
-@pytest.mark.parametrize("impl", ["reference", "formula", "torch"])
+@pytest.mark.parametrize("impl", ["reference", "formula", "hand_backward"])
 @pytest.mark.parametrize("groups, relu, channels_last", [(1, False, False), (2, True, False), (2, False, True),
                                                          (3, True, True)])
 def test_lrn_impls_equal_formula_float64(impl, groups, relu, channels_last):
@@ -58,14 +58,14 @@ def test_lrn_impls_equal_formula_float64(impl, groups, relu, channels_last):
 def test_torch_impl_other_window_sizes(size):
     torch.manual_seed(1)
     x = torch.randn(2, 7, 3, 3, dtype=torch.float64) * 30
-    _check("torch", x, 1, False, size=size)
+    _check("hand_backward", x, 1, False, size=size)
     _check("formula", x, 1, False, size=size)
 
 
 def test_float32_impls_close_to_formula_and_to_each_other():
     torch.manual_seed(2)
     x = torch.randn(3, 96, 6, 6) * 20
-    ys = [_check(impl, x, 2, True, rtol=1e-5, atol=1e-5) for impl in ("reference", "formula", "torch")]
+    ys = [_check(impl, x, 2, True, rtol=1e-5, atol=1e-5) for impl in ("reference", "formula", "hand_backward")]
     torch.testing.assert_close(ys[1], ys[2])
 
 
@@ -77,22 +77,25 @@ def test_torch_impl_gradcheck():
 def test_module_impl_option_and_errors():
     x = torch.randn(2, 8, 3, 3) * 40
     ref = LocalResponseNorm()(x)
-    for impl in ("formula", "torch", "auto"):
+    for impl in ("formula", "hand_backward", "auto"):
         torch.testing.assert_close(LocalResponseNorm(impl=impl)(x), ref)
-    assert "impl='torch'" in repr(LocalResponseNorm(impl="torch"))
+    assert "impl='hand_backward'" in repr(LocalResponseNorm(impl="hand_backward"))
+    # the former name of the hand-written backward is still accepted, under its new name
+    assert LocalResponseNorm(impl="torch").impl == "hand_backward"
+    torch.testing.assert_close(lrn(x, impl="torch"), ref)
     with pytest.raises(ValueError, match="impl"):
         LocalResponseNorm(impl="cuda")
     with pytest.raises(ValueError, match="groups"):
-        lrn(x, impl="torch", groups=3)
+        lrn(x, impl="hand_backward", groups=3)
     with pytest.raises(ValueError, match="impl"):
         lrn(x, impl="fast")
     assert set(LRN_IMPLS) >= {"reference", "triton", "compiled"}
 
 
-def test_auto_picks_torch_on_cpu_and_formula_is_compile_friendly():
+def test_auto_picks_hand_backward_on_small_cpu_tensors_and_formula_keeps_the_layout():
     from alexnet.layers import resolve_lrn_impl
 
-    assert resolve_lrn_impl("auto", torch.zeros(1, 2, 1, 1)) == "torch"
+    assert resolve_lrn_impl("auto", torch.zeros(1, 2, 1, 1)) == "hand_backward"
     assert resolve_lrn_impl("reference", torch.zeros(1, 2, 1, 1)) == "reference"
     # the formula keeps a channels-last input's layout (what a channels-last network wants)
     x = torch.randn(2, 8, 5, 5).contiguous(memory_format=torch.channels_last)
@@ -107,9 +110,9 @@ def test_auto_compiles_large_dense_cpu_tensors_only(monkeypatch):
     big = torch.empty(8, 96, 55, 55)
     if any(shutil.which(c) for c in ("g++", "c++", "clang++")):
         assert layers.resolve_lrn_impl("auto", big) == "compiled"
-    assert layers.resolve_lrn_impl("auto", big[:, :, ::2]) == "torch"  # not dense: eager
+    assert layers.resolve_lrn_impl("auto", big[:, :, ::2]) == "hand_backward"  # not dense: eager
     monkeypatch.setitem(layers._COMPILED, "cpu_broken", True)  # a compiler that failed once is not retried
-    assert layers.resolve_lrn_impl("auto", big) == "torch"
+    assert layers.resolve_lrn_impl("auto", big) == "hand_backward"
 
 
 @pytest.mark.slow

@@ -4,14 +4,19 @@ import pytest
 import torch
 
 from alexnet import AlexNet, PaperSGD, fast, summary
+from alexnet.bench import variants
 
 SMALL = dict(num_classes=7, widths=(16, 32, 24, 24, 16), fc=(32, 32))
 
 
 def _pair(fast, lrn_impl=None, dtype=torch.float64, **kw):
+    """The reference and, with its parameters, ``AlexNet(fast=fast)`` or a bench variant by name."""
     torch.manual_seed(0)
     ref = AlexNet(**kw).to(dtype)
-    other = AlexNet(**kw, fast=fast, lrn_impl=lrn_impl).to(dtype)
+    if isinstance(fast, str) and fast.startswith("ours"):
+        other = variants.build(fast, lrn_impl=lrn_impl, **kw).to(dtype)
+    else:
+        other = AlexNet(**kw, fast=fast, lrn_impl=lrn_impl).to(dtype)
     other.load_state_dict(ref.state_dict())
     return ref, other
 
@@ -28,8 +33,8 @@ def _assert_same_step(ref, other, x, rtol=1e-9, atol=1e-12, seed=5):
         torch.testing.assert_close(p2.grad, p1.grad, rtol=rtol, atol=atol * 10, msg=name)
 
 
-@pytest.mark.parametrize("fast", ["grouped", "split", "dense"])
-@pytest.mark.parametrize("lrn_impl", ["reference", "torch", "formula"])
+@pytest.mark.parametrize("fast", [True, "ours_split", "ours_dense"])
+@pytest.mark.parametrize("lrn_impl", ["reference", "hand_backward", "formula"])
 def test_fast_paths_equal_reference_float64_train_with_dropout(fast, lrn_impl):
     ref, other = _pair(fast, lrn_impl, **SMALL)
     x = torch.randn(2, 3, 224, 224, dtype=torch.float64) * 40
@@ -57,13 +62,13 @@ def test_fast_path_variants_equal_reference(kwargs):
     cfg = dict(SMALL, dropout=0.0, **kwargs)
     if kwargs.get("towers") == 1:
         cfg["widths"] = (8, 16, 12, 12, 16)
-    ref, other = _pair("grouped", None, **cfg)
+    ref, other = _pair(True, None, **cfg)
     _assert_same_step(ref.train(), other.train(), torch.randn(1, 3, 224, 224, dtype=torch.float64) * 40)
 
 
 def test_fast_model_keeps_layout_summary_and_state_dict():
     ref, fast = _pair(True, dtype=torch.float32)
-    assert fast.fast == "grouped" and fast.lrn_impl == "auto" and ref.fast is False and ref.lrn_impl == "reference"
+    assert fast.fast is True and fast.lrn_impl == "auto" and ref.fast is False and ref.lrn_impl == "reference"
     assert list(fast.state_dict()) == list(ref.state_dict())
     assert fast.towers[1].conv2.weight.shape == (128, 48, 5, 5)
     assert summary(fast, 224).equals(summary(ref, 224))
@@ -81,7 +86,7 @@ def test_fast_path_falls_back_where_it_cannot_apply():
 
 
 def test_fast_training_step_with_paper_sgd_matches_reference():
-    ref, fast = _pair("grouped", "torch", dtype=torch.float32, **dict(SMALL, dropout=0.0))
+    ref, fast = _pair(True, "hand_backward", dtype=torch.float32, **dict(SMALL, dropout=0.0))
     opts = [PaperSGD(m.parameters(), lr=0.01) for m in (ref, fast)]
     x = torch.randn(4, 3, 224, 224) * 30
     t = torch.randint(0, 7, (4,))
@@ -97,17 +102,23 @@ def test_fast_training_step_with_paper_sgd_matches_reference():
 def test_bad_fast_options_name_the_parameter():
     with pytest.raises(ValueError, match="fast"):
         AlexNet(fast="streams")
+    with pytest.raises(ValueError, match="fast must be False or True"):
+        AlexNet(fast=1)
+    for moved in ("split", "dense"):  # the benchmark's tower strategies: named where they went
+        with pytest.raises(ValueError, match=f"alexnet.bench.variants.build\\('ours_{moved}'\\)"):
+            AlexNet(fast=moved)
+    assert AlexNet(fast="grouped").fast is True  # the former name of the fast path, still accepted
     with pytest.raises(ValueError, match="lrn_impl"):
         AlexNet(fast=True, lrn_impl="cudnn")
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("fast", ["grouped", "split", "dense"])
+@pytest.mark.parametrize("fast", ["ours", "ours_split", "ours_dense"])
 def test_fast_model_on_gpu_bf16_channels_last_close_to_reference(fast):
     torch.manual_seed(0)
     ref = AlexNet(num_classes=100, dropout=0.0).cuda()
-    other = AlexNet(num_classes=100, dropout=0.0, fast=fast).cuda().to(memory_format=torch.channels_last)
+    other = variants.build(fast, num_classes=100, dropout=0.0).cuda().to(memory_format=torch.channels_last)
     other.load_state_dict(ref.state_dict())
     x = torch.randn(8, 3, 224, 224, device="cuda") * 50
     y1 = ref(x)
@@ -120,3 +131,15 @@ def test_fast_model_on_gpu_bf16_channels_last_close_to_reference(fast):
     for (name, p1), p2 in zip(ref.named_parameters(), other.parameters()):
         rel = (p2.grad - p1.grad).norm() / p1.grad.norm().clamp_min(1e-12)
         assert rel < 0.1, (name, rel.item())
+
+
+def test_model_imports_the_fast_path_and_not_the_other_way():
+    import ast
+    import pathlib
+
+    import alexnet.fast
+
+    tree = ast.parse(pathlib.Path(alexnet.fast.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m and m.split(".")[-1] == "model" for m in imported), imported

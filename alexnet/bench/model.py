@@ -34,15 +34,18 @@ import torch.nn.functional as F
 
 from ..errors import AlexNetError
 from ..provenance import cpu_model, load_average, record, usable_cores
+from . import variants
+from .variants import MODELS
+from .timing import interleaved_times, ratio_of_rounds, rate_row
 
-__all__ = ["MODES", "parse_mode", "device_info", "measure_peak", "flops_per_image", "bench_model",
+__all__ = ["MODES", "CPU_MODES", "CPU_DEFAULT_MODES", "parse_mode", "device_info", "measure_peak", "flops_per_image", "bench_model",
            "bench_lrn", "bench_data", "build_model"]
 
 #: Precision modes, in the order of the issue's table. ``_cl``: channels_last; ``_compile``: torch.compile.
 MODES = ("fp32", "tf32", "bf16", "bf16_cl", "bf16_cl_compile")
 CPU_MODES = ("fp32", "fp32_cl", "bf16", "bf16_cl", "bf16_cl_compile")
-#: Models ``bench model`` knows: ours with each tower strategy, the plain reference, torchvision's.
-MODELS = ("torchvision", "ours", "ours_split", "ours_dense", "reference")
+#: Our faithful network's variants whose best is compared with torchvision's.
+OURS_MODELS = ("ours", "ours_split", "ours_dense")
 
 
 def _sync(device: torch.device) -> None:
@@ -138,24 +141,9 @@ def measure_peak(device: torch.device, precision: str, size: int | None = None, 
 
 # ---------------------------------------------------------------------------------------- model
 def build_model(name: str, num_classes: int = 1000, lrn_impl: str | None = None) -> torch.nn.Module:
-    """``torchvision`` (torchvision's alexnet), ``ours`` (the faithful model, grouped towers),
-    ``ours_split`` (one convolution per tower), ``ours_dense`` (block-diagonal kernels) or
-    ``reference`` (the plain two-tower forward)."""
-    if name == "torchvision":
-        import torchvision
-
-        return torchvision.models.alexnet(num_classes=num_classes)
-    from ..model import AlexNet
-
-    if name == "ours":
-        return AlexNet(num_classes, fast="grouped", lrn_impl=lrn_impl)
-    if name == "ours_split":
-        return AlexNet(num_classes, fast="split", lrn_impl=lrn_impl)
-    if name == "ours_dense":
-        return AlexNet(num_classes, fast="dense", lrn_impl=lrn_impl)
-    if name == "reference":
-        return AlexNet(num_classes, lrn_impl=lrn_impl)
-    raise AlexNetError(f"unknown model {name!r}; choose from {MODELS}")
+    """One of :data:`alexnet.bench.variants.MODELS`: ``torchvision``, ``ours`` (``AlexNet(fast=True)``),
+    ``ours_split``, ``ours_dense`` (the other tower strategies) or ``reference`` (``AlexNet()``)."""
+    return variants.build(name, num_classes, lrn_impl)
 
 
 def _optimizer(name: str, model: torch.nn.Module):
@@ -221,91 +209,135 @@ def _time_steps(step: Callable[[], None], device: torch.device, steps: int) -> f
     return time.perf_counter() - start
 
 
+#: Defaults per device type: batch, steps per round, warm-up rounds, timed rounds. On the CPU one
+#: step per round, many rounds: the models alternate step by step and each figure is a median.
+DEFAULTS = {"cuda": dict(batch_size=256, steps=20, warmup=5, repeats=3),
+            "cpu": dict(batch_size=32, steps=1, warmup=5, repeats=20)}
+#: The CPU modes ``bench model`` measures unless told (the others are slower, or compile for minutes).
+CPU_DEFAULT_MODES = ("fp32", "bf16_cl")
+
+
+def _build_steppers(mode_name: str, mode: dict, chosen: list[str], device: torch.device, batch_size: int,
+                    input_size: int, num_classes: int, errors: dict[str, str],
+                    log: Callable[[str], None]) -> dict[str, Callable[[], None]]:
+    steppers: dict[str, Callable[[], None]] = {}
+    for name in chosen:
+        try:
+            t0 = time.perf_counter()
+            steppers[name] = _make_step(name, mode, device, batch_size, input_size, num_classes)
+            steppers[name]()  # first step: allocations, compilation of compiled modes
+            _sync(device)
+            log(f"  {mode_name:16s} {name:12s} ready ({time.perf_counter() - t0:.1f} s incl. one step)")
+        except Exception as err:  # one failing configuration must not lose the others
+            errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+            log(f"  {mode_name:16s} {name:12s} FAILED: {errors[name]}")
+    return steppers
+
+
 def bench_model(device: torch.device, *, models: tuple[str, ...] = ("torchvision", "ours"),
                 modes: tuple[str, ...] | None = None, batch_size: int | None = None, steps: int | None = None,
-                warmup: int | None = None, repeats: int = 3, input_size: int = 224, num_classes: int = 1000,
-                compile_models: tuple[str, ...] | None = None, log: Callable[[str], None] = print,
-                on_row: Callable[[dict], None] | None = None) -> dict:
-    """Training images/s of each model in each mode, repeats interleaved between the models.
+                warmup: int | None = None, repeats: int | None = None, input_size: int = 224,
+                num_classes: int = 1000, compile_models: tuple[str, ...] | None = None,
+                log: Callable[[str], None] = print, on_row: Callable[[dict], None] | None = None) -> dict:
+    """Training images/s of each model in each mode, the models interleaved round by round.
 
-    Every (mode, model) pair is built, warmed up (``warmup`` steps; compilation happens there) and
-    timed ``repeats`` times over ``steps`` steps; the models of one mode alternate between repeats
-    so that a shared machine's load falls on both alike. ``compile_models`` limits the compiled
-    modes to some models (compiling is the expensive part of a short GPU slot).
+    Every (mode, model) pair is built and stepped once; then ``warmup`` untimed and ``repeats``
+    timed rounds of ``steps`` steps of every model, the order reversed every other round
+    (:func:`alexnet.bench.timing.interleaved_times`), so that a shared machine's load falls on
+    all alike. Each rate is the median of the rounds, with its quartiles; each ratio the median of
+    the per-round ratios. ``compile_models`` limits the compiled modes to some models.
     """
     cuda = device.type == "cuda"
-    modes = modes or (MODES if cuda else CPU_MODES)
-    batch_size = batch_size or (256 if cuda else 32)
-    steps = steps or (20 if cuda else 2)
-    warmup = warmup if warmup is not None else (5 if cuda else 1)
+    d = DEFAULTS["cuda" if cuda else "cpu"]
+    modes = modes or (MODES if cuda else CPU_DEFAULT_MODES)
+    batch_size, steps = batch_size or d["batch_size"], steps or d["steps"]
+    warmup = d["warmup"] if warmup is None else warmup
+    repeats = repeats or d["repeats"]
     if cuda:
         torch.backends.cudnn.benchmark = True
     peaks: dict[str, float] = {}
     flops = {name: flops_per_image(name, input_size, num_classes) for name in models}
     rows: list[dict] = []
+    round_ratios: dict[str, dict] = {}
     for mode_name in modes:
         mode = parse_mode(mode_name)
         if mode["precision"] == "tf32" and not cuda:
             log(f"skip {mode_name}: TF32 is a GPU mode")
             continue
         chosen = [m for m in models if not mode["compile"] or compile_models is None or m in compile_models]
-        peak_key = mode["precision"]
-        if peak_key not in peaks:
-            peaks[peak_key] = measure_peak(device, peak_key)
-        steppers: dict[str, Callable[[], None]] = {}
-        times: dict[str, list[float]] = {m: [] for m in chosen}
+        if mode["precision"] not in peaks:
+            peaks[mode["precision"]] = measure_peak(device, mode["precision"])
         errors: dict[str, str] = {}
-        for name in chosen:
-            try:
-                t0 = time.perf_counter()
-                steppers[name] = _make_step(name, mode, device, batch_size, input_size, num_classes)
-                for _ in range(max(1, warmup)):
-                    steppers[name]()
-                _sync(device)
-                log(f"  {mode_name:16s} {name:12s} ready ({time.perf_counter() - t0:.1f} s incl. warm-up)")
-            except Exception as err:  # one failing configuration must not lose the others
-                errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
-                log(f"  {mode_name:16s} {name:12s} FAILED: {errors[name]}")
-                steppers.pop(name, None)
-        for _ in range(repeats):
-            for name, step in steppers.items():
-                try:
-                    times[name].append(_time_steps(step, device, steps))
-                except Exception as err:
-                    errors[name] = f"{type(err).__name__}: {err}"[:300]
-        for name in chosen:
-            row = {"model": name, "mode": mode_name, **mode, "batch_size": batch_size, "steps": steps,
-                   "repeats": repeats, "input_size": input_size}
-            if times[name] and name not in errors:
-                rates = [batch_size * steps / t for t in times[name]]
-                rate = statistics.median(rates)
-                achieved = flops[name] * rate
-                row.update(images_per_s=round(rate, 1), images_per_s_all=[round(r, 1) for r in rates],
-                           step_ms=round(1000 * batch_size / rate, 2), flops_per_image=flops[name],
-                           tflops=round(achieved / 1e12, 3), peak_tflops=round(peaks[peak_key] / 1e12, 2),
-                           mfu=round(achieved / peaks[peak_key], 4))
-            else:
-                row["error"] = errors.get(name, "not measured")
+        load_before = load_average()
+        steppers = _build_steppers(mode_name, mode, chosen, device, batch_size, input_size, num_classes, errors, log)
+        times = interleaved_times(steppers, rounds=repeats, warmup=warmup, steps=steps, device=device,
+                                  on_error=lambda n, e: errors.__setitem__(n, f"{type(e).__name__}: {e}"[:300]))
+        mode_rows = [_model_row(name, mode_name, mode, times.get(name), errors.get(name), batch_size, steps,
+                                warmup, input_size, flops[name], peaks[mode["precision"]]) for name in chosen]
+        round_ratios[mode_name] = _round_ratio(mode_rows, times)
+        load_after = load_average()
+        for row in mode_rows:
+            row.update(load_average_before=load_before, load_average_after=load_after)
             rows.append(row)
             if on_row:
                 on_row(row)
+            if "images_per_s" in row:
+                log(f"  {mode_name:16s} {row['model']:12s} {row['images_per_s']:8.1f} images/s "
+                    f"(quartiles {row['images_per_s_q1']:.1f}-{row['images_per_s_q3']:.1f})")
         del steppers
         if cuda:
             torch.cuda.empty_cache()
-    return {"rows": rows, "peak_flops": {k: v for k, v in peaks.items()}, "flops_per_image": flops,
+    return {"rows": rows, "peak_flops": dict(peaks), "flops_per_image": flops,
             "flop_counter_on_grouped_convs": flops_per_image("ours_grouped_counter", input_size, num_classes),
-            "summary": model_summary(rows, flops, peaks)}
+            "settings": {"batch_size": batch_size, "steps_per_round": steps, "warmup_rounds": warmup,
+                         "rounds": repeats, "order": "interleaved, reversed every other round"},
+            "summary": model_summary(rows, flops, peaks, round_ratios)}
 
 
-def model_summary(rows: list[dict], flops: dict[str, int], peaks: dict[str, float]) -> dict:
-    """Ratios (same run): ours/torchvision per mode and best against best; the arithmetic floor."""
+def _model_row(name: str, mode_name: str, mode: dict, seconds: list[float] | None, error: str | None,
+               batch_size: int, steps: int, warmup: int, input_size: int, flops: int, peak: float) -> dict:
+    row = {"model": name, "mode": mode_name, **mode, "batch_size": batch_size, "steps": steps,
+           "warmup": warmup, "input_size": input_size}
+    if not seconds or error:
+        row["error"] = error or "not measured"
+        return row
+    row.update(rate_row(seconds, batch_size * steps))
+    rate = row["images_per_s"]
+    achieved = flops * rate
+    row.update(step_ms=round(1000 * batch_size / rate, 2), step_ms_all=[round(1000 * t / steps, 1) for t in seconds],
+               repeats=len(seconds), flops_per_image=flops, tflops=round(achieved / 1e12, 3),
+               peak_tflops=round(peak / 1e12, 2), mfu=round(achieved / peak, 4))
+    return row
+
+
+def _round_ratio(rows: list[dict], times: dict[str, list[float]]) -> dict:
+    """Ours (the fastest of our variants by median) over torchvision, round by round."""
+    rate = {r["model"]: r["images_per_s"] for r in rows if "images_per_s" in r}
+    ours = [m for m in OURS_MODELS if m in rate]
+    if "torchvision" not in rate or not ours:
+        return {}
+    best = max(ours, key=lambda m: rate[m])
+    s = ratio_of_rounds(times["torchvision"], times[best])
+    return {"model": best, "median": round(s["median"], 3), "q1": round(s["q1"], 3), "q3": round(s["q3"], 3)}
+
+
+def model_summary(rows: list[dict], flops: dict[str, int], peaks: dict[str, float],
+                  round_ratios: dict[str, dict] | None = None) -> dict:
+    """Ratios (same run): ours/torchvision per mode and best against best; the arithmetic floor.
+
+    ``per_mode`` is the median of the per-round ratios where the rounds are known
+    (``round_ratios``, with their quartiles in ``per_mode_spread``), else the ratio of the medians.
+    """
     rate = {(r["model"], r["mode"]): r["images_per_s"] for r in rows if "images_per_s" in r}
-    out: dict = {"per_mode": {}, "best": {}}
-    ours_names = [m for m in ("ours", "ours_split", "ours_dense") if any(k[0] == m for k in rate)]
+    out: dict = {"per_mode": {}, "per_mode_spread": {}, "best": {}}
+    ours_names = [m for m in OURS_MODELS if any(k[0] == m for k in rate)]
     for mode in dict.fromkeys(r["mode"] for r in rows):
         tv = rate.get(("torchvision", mode))
         ours = max((rate[(m, mode)] for m in ours_names if (m, mode) in rate), default=None)
-        if tv and ours:
+        if (round_ratios or {}).get(mode):
+            out["per_mode"][mode] = round_ratios[mode]["median"]
+            out["per_mode_spread"][mode] = round_ratios[mode]
+        elif tv and ours:
             out["per_mode"][mode] = round(ours / tv, 3)
     for name in {r["model"] for r in rows}:
         got = [(v, mode) for (m, mode), v in rate.items() if m == name]
@@ -345,10 +377,13 @@ def bench_lrn(device: torch.device, *, shape: tuple[int, int, int, int] | None =
     reps = reps or (10 if cuda else 2)
     all_impls = impls is None
     if impls is None:
-        impls = ("nn.LocalResponseNorm", "reference", "torch")
+        impls = ("nn.LocalResponseNorm", "reference", "hand_backward")
         if cuda and triton_available(device):
             impls = impls + ("triton",)
         impls = impls + ("formula", "compiled")  # compiling comes last: the rest survives a timeout
+    from ..layers import canonical_lrn_impl
+
+    impls = tuple(i if i == "nn.LocalResponseNorm" else canonical_lrn_impl(i, "--lrn-impls") for i in impls)
     nn_lrn = torch.nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)
     rows = []
     for dtype_name in dtypes:
@@ -460,16 +495,20 @@ def _cpu_loader_rates(tmp: Path, workers: str | None, log: Callable[[str], None]
 # ---------------------------------------------------------------------------------------- output
 def print_model_table(result: dict, out=sys.stdout) -> None:
     rows = [r for r in result["rows"]]
-    print(f"{'model':12s} {'mode':16s} {'images/s':>10s} {'step ms':>9s} {'TFLOP/s':>8s} {'MFU':>6s}", file=out)
+    print(f"{'model':12s} {'mode':16s} {'images/s':>10s} {'quartiles':>13s} {'step ms':>9s} {'TFLOP/s':>8s} "
+          f"{'MFU':>6s}", file=out)
     for r in rows:
         if "images_per_s" in r:
-            print(f"{r['model']:12s} {r['mode']:16s} {r['images_per_s']:10.1f} {r['step_ms']:9.2f} "
+            q = f"{r['images_per_s_q1']:.1f}-{r['images_per_s_q3']:.1f}" if "images_per_s_q1" in r else ""
+            print(f"{r['model']:12s} {r['mode']:16s} {r['images_per_s']:10.1f} {q:>13s} {r['step_ms']:9.2f} "
                   f"{r['tflops']:8.2f} {100 * r['mfu']:5.1f}%", file=out)
         else:
             print(f"{r['model']:12s} {r['mode']:16s} {'failed: ' + r.get('error', '')[:60]}", file=out)
     s = result["summary"]
     for mode, ratio in s["per_mode"].items():
-        print(f"ours / torchvision, {mode}: {ratio:.2f}x", file=out)
+        q = s.get("per_mode_spread", {}).get(mode)
+        spread = f" (per-round ratios' quartiles {q['q1']:.3f}-{q['q3']:.3f}, {q['model']})" if q else ""
+        print(f"ours / torchvision, {mode}: {ratio:.3f}x{spread}", file=out)
     if "ours_best_over_torchvision_best" in s:
         b = s["best"]
         print(f"ours at its best ({s['ours_best_model']}, {b[s['ours_best_model']]['mode']}) / torchvision at its best "
@@ -512,8 +551,11 @@ class Recorder:
         merged = dict(value, rows=rows)
         flops = {**old.get("flops_per_image", {}), **value.get("flops_per_image", {})}
         peaks = {**old.get("peak_flops", {}), **value.get("peak_flops", {})}
+        spreads = {**old.get("summary", {}).get("per_mode_spread", {}),
+                   **value.get("summary", {}).get("per_mode_spread", {})}
         if flops:
-            merged.update(flops_per_image=flops, peak_flops=peaks, summary=model_summary(rows, flops, peaks))
+            merged.update(flops_per_image=flops, peak_flops=peaks,
+                          summary=model_summary(rows, flops, peaks, spreads))
         return merged
 
     def write(self) -> None:

@@ -17,7 +17,7 @@ import torch
 
 from ..bench.data import default_root, machine_info, pipeline_rate
 from ..bench.model import (
-    CPU_MODES, MODELS, MODES, Recorder, _csv, bench_data, bench_lrn, bench_model, device_name, parse_mode,
+    CPU_DEFAULT_MODES, CPU_MODES, MODELS, MODES, Recorder, _csv, bench_data, bench_lrn, bench_model, device_name, parse_mode,
     print_model_table,
 )
 from ..errors import AlexNetError
@@ -44,12 +44,14 @@ def _add_subcommands(p: argparse.ArgumentParser) -> None:
         if name in ("model", "all"):
             q.add_argument("--models", default=None, help=f"comma-separated from {MODELS} (default torchvision,ours)")
             q.add_argument("--modes", default=None, help=f"comma-separated (GPU default {','.join(MODES)}; "
-                                                         f"CPU default {','.join(CPU_MODES)})")
+                                                         f"CPU default {','.join(CPU_DEFAULT_MODES)}; CPU also "
+                                                         f"{','.join(m for m in CPU_MODES if m not in CPU_DEFAULT_MODES)})")
             q.add_argument("--compile-models", default=None, help="models to compile in *_compile modes (default all)")
             q.add_argument("--batch-size", type=int, default=None, help="default 256 on a GPU, 32 on a CPU")
-            q.add_argument("--steps", type=int, default=None, help="timed steps per repeat (GPU 20, CPU 2)")
-            q.add_argument("--warmup", type=int, default=None, help="untimed steps first (GPU 5, CPU 1)")
-            q.add_argument("--repeats", type=int, default=3)
+            q.add_argument("--steps", type=int, default=None, help="steps per round (GPU 20, CPU 1)")
+            q.add_argument("--warmup", type=int, default=None, help="untimed rounds first (GPU 5, CPU 5)")
+            q.add_argument("--repeats", type=int, default=None,
+                           help="timed rounds, the models alternating (GPU 3, CPU 20); each figure is their median")
         if name in ("lrn", "all"):
             q.add_argument("--lrn-shape", default=None, help="N,C,H,W (default 256,96,55,55 on a GPU, 16,96,55,55 on a CPU)")
             q.add_argument("--lrn-reps", type=int, default=None)
