@@ -298,6 +298,9 @@ def check_code_runs(settings: dict[str, Any], profile: str) -> QualitativeRun:
     """The chapter's folded check: train (or load) the rerun's network and draw Figures 3 and 4 from
     it, with its errors and neighbour shares in one table; no verdict (a network trained for a minute,
     on generated images above all, decides nothing)."""
+    import contextlib
+    import io
+
     import pandas as pd
     from IPython.display import display
 
@@ -306,7 +309,8 @@ def check_code_runs(settings: dict[str, Any], profile: str) -> QualitativeRun:
     from .page import figure, say_data
     from .training import plot_training
 
-    run = prepare(settings)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        run = prepare(settings)  # its training log stays off the page
     display(say_data(f"{run.val_images.shape[0]} held-out and {run.gallery_images.shape[0]} training images of "
                      f"{len(run.class_names)} classes", generated=run.synthetic, profile=profile))
     if run.history:

@@ -64,7 +64,7 @@ CLAIMS: dict[str, tuple[str, str, str, str]] = {
                "top-1 / top-5 error 1.7 / 1.2 points lower", "notebooks/03_architecture"),
     "imagenette_lrn": ("LRN helps (ImageNet)", "3.3", "top-1 / top-5 error 1.4 / 1.2 points lower",
                        "notebooks/03_3_lrn"),
-    "lrn": ("LRN helps (CIFAR-10)", "3.3", "test error 13% -> 11% (2 points lower)", "notebooks/03_3_lrn"),
+    "lrn": ("LRN helps (CIFAR-10)", "3.3", "test error 13% → 11% (2 points lower)", "notebooks/03_3_lrn"),
     "pooling": ("overlapping pooling helps (CIFAR-10)", "3.4", "top-1 / top-5 error 0.4 / 0.3 points lower (ILSVRC)",
                 "notebooks/03_4_pooling"),
     "imagenette_pooling": ("overlapping pooling helps (ImageNet)", "3.4", "top-1 / top-5 error 0.4 / 0.3 points lower",
@@ -75,7 +75,7 @@ CLAIMS: dict[str, tuple[str, str, str, str]] = {
                        "notebooks/04_1_pca_ablation"),
     "dropout": ("dropout reduces overfitting", "4.2", "\"substantial overfitting\" without; about 2x the iterations",
                 "notebooks/04_2_dropout"),
-    "ensemble": ("ensembles", "6, Table 2", "1 CNN 40.7% -> 5 CNNs 38.1% top-1 (ILSVRC-2012 val)",
+    "ensemble": ("ensembles", "6, Table 2", "1 CNN 40.7% → 5 CNNs 38.1% top-1 (ILSVRC-2012 val)",
                  "notebooks/06_results"),
     "depth": ("depth matters", "7", "removing any middle conv layer: about 2 points top-1",
               "notebooks/03_architecture"),
@@ -174,7 +174,7 @@ def _with_interval(rate: float, n: int) -> str:
 def imagenette_rows(folder: Path) -> dict[str, Row]:
     """The rows the Imagenette run answers: ten patches, one network's error, Figures 3 and 4."""
     out = {
-        "ten_patches": Row("ten patches at test time", "6, footnote", "top-1 / top-5 39.0 / 18.3% -> 37.5 / 17.0%",
+        "ten_patches": Row("ten patches at test time", "6, footnote", "top-1 / top-5 39.0 / 18.3% → 37.5 / 17.0%",
                            chapter="notebooks/06_results", source="results/imagenette/evaluation.json"),
         "single_net": Row("one network's error", "6, Tables 1-2", "top-1 / top-5 37.5 / 17.0% (2010 test), "
                           "40.7 / 18.2% (2012 val)", chapter="notebooks/06_results",
@@ -194,7 +194,7 @@ def imagenette_rows(folder: Path) -> dict[str, Row]:
         n = head["data"]["images"]
         c, t = head["centre"], head["ten_crop"]
         gain = c["top1_error"] - t["top1_error"]
-        out["ten_patches"].ours = (f"top-1 {_with_interval(c['top1_error'], n)} -> {_with_interval(t['top1_error'], n)}"
+        out["ten_patches"].ours = (f"top-1 {_with_interval(c['top1_error'], n)} → {_with_interval(t['top1_error'], n)}"
                                    f", {points(-gain, 1)} points")
         out["ten_patches"].verdict = ("lower, no paired test" if gain > 0 else "not lower, no paired test")
         out["single_net"].ours = (f"top-1 / top-5 {_with_interval(t['top1_error'], n)} / "
@@ -248,16 +248,17 @@ def _cell(text: str) -> str:
 
 
 def markdown_table(table: list[Row], from_doc: str = "book/intro") -> str:
-    """The scorecard as a MyST table; each chapter linked relative to the page ``from_doc``."""
+    """The scorecard as a MyST table in a ``scorecard`` container (the page's CSS sets it compact); each
+    claim's section links to its chapter, relative to the page ``from_doc``."""
     up = "../" * from_doc.count("/")
-    lines = ["| claim | verdict | the paper | ours (95% interval) | run: data; scale; seeds; device | chapter |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| claim (section) | verdict | the paper | ours (95% interval) | run: data; scale; seeds; device |",
+             "| --- | --- | --- | --- | --- |"]
     for r in table:
         link = f"{{doc}}`{r.section} <{up}{r.chapter}>`" if r.chapter else r.section
         verdict = f"**{r.verdict}**" if r.verdict in ("agrees", "disagrees") else r.verdict
-        cells = [_cell(x) for x in (r.claim, verdict, r.paper, r.ours, r.run)] + [link]
+        cells = [f"{_cell(r.claim)} ({link})"] + [_cell(x) for x in (verdict, r.paper, r.ours, r.run)]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "```{container} scorecard\n\n" + "\n".join(lines) + "\n```"
 
 
 # ------------------------------------------------------------------------------------ thumbnails
