@@ -18,6 +18,13 @@ A run folder holds:
   validation top-1 error), written atomically (:mod:`alexnet.training.checkpoint`);
 * ``summary.json`` when the run ends.
 
+The loop itself is ``_Trainer.run``, ten lines: ``set_up`` (device, the resumed state, data, model,
+optimiser and schedule, the run folder, loaders), then for every epoch ``train_epoch`` (one
+``train_step`` per minibatch), ``validate`` and ``end_epoch`` (the schedule, the epoch's record,
+checkpoints), and ``finish``. What it counts are small typed objects: :class:`Sums` (loss and errors
+summed over images), :class:`EpochClock` (this session's timings of an epoch) and :class:`Position`
+(everything a checkpoint holds besides the weights, the optimiser and the random states).
+
 Exact resumption. Every random choice is a function of the position in the run, never of its
 history: the data order of epoch ``e`` comes from ``(seed, e)``, each image's crop, flip and PCA
 lighting from ``(seed, e, index)`` (:mod:`alexnet.data.sampler`), and the dropout masks of step ``s``
@@ -281,13 +288,13 @@ class _Trainer:
             print(message, flush=True)
 
     def run(self) -> Path:
+        """Section 5's recipe: set up, then epoch after epoch train, validate and end the epoch
+        (schedule, record, checkpoints), then the summary."""
         self.set_up()
         while self.pos.epoch < self.cfg.epochs:
-            clock_ = self.train_epoch()
-            t_val = time.perf_counter()
-            val = _validate(self.core if self.info.enabled else self.net, self.val_loader, self.device,
-                            self.autocast, self.cfg.channels_last).reduced(self.info, self.device)
-            self.end_epoch(clock_, val, time.perf_counter() - t_val)
+            epoch_clock = self.train_epoch()
+            val, val_time = self.validate()
+            self.end_epoch(epoch_clock, val, val_time)
         self.finish()
         return self.out
 
@@ -510,6 +517,13 @@ class _Trainer:
         elif cfg.quiet and pos.step % max(cfg.log_every, 1) == 0:
             self.log(f"epoch {pos.epoch + 1}/{cfg.epochs} batch {b + 1}/{self.steps} loss {loss:.4f} "
                      f"top1-err {top1:.3f} lr {self.lr_used:g} {rate:.0f} img/s left {clock(left)}")
+
+    def validate(self) -> tuple[Sums, float]:
+        """The validation loss and errors, summed over the processes, and the seconds they took."""
+        t_val = time.perf_counter()
+        model = self.core if self.info.enabled else self.net
+        val = _validate(model, self.val_loader, self.device, self.autocast, self.cfg.channels_last)
+        return val.reduced(self.info, self.device), time.perf_counter() - t_val
 
     # -------------------------------------------------------------- the end of an epoch
     def end_epoch(self, epoch_clock: EpochClock, val: Sums, val_time: float) -> None:
