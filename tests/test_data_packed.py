@@ -7,7 +7,7 @@ from PIL import Image
 from alexnet.cli import main
 from alexnet.errors import AlexNetError
 from alexnet.data.packed import is_packed, pack_folder, read_packed
-from alexnet.experiments.tensors import load_cifar10
+from alexnet.data.tensors import load_cifar10
 
 
 def _folder(root, splits=("train", "test"), per_class=3):

@@ -13,7 +13,7 @@ import torch
 from _train_utils import tiny_config, tiny_data
 from alexnet.errors import AlexNetError
 from alexnet.experiments.in_memory import InMemoryConfig, InMemoryHistory, fit_in_memory
-from alexnet.experiments.tensors import TensorData
+from alexnet.data.tensors import TensorData
 from alexnet.small_nets import CifarNet
 from alexnet.training import EpochRecord, read_metrics, train
 from alexnet.training.history import OPTIONAL_KEYS, REQUIRED_KEYS
