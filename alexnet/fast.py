@@ -74,6 +74,12 @@ def _act_lrn(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
                impl=model.lrn_impl, groups=len(model.towers), relu=relu)
 
 
+def _act(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """The activation of a convolution's fresh output: ReLU in place (the output is not needed for
+    the convolution's backward, so no copy is made), any other activation as the module computes it."""
+    return torch.relu_(h) if isinstance(model.act, nn.ReLU) else model.act(h)
+
+
 def features(model: nn.Module, x: torch.Tensor, own_tower_conv: OwnTowerConv = grouped_conv) -> torch.Tensor:
     """:meth:`AlexNet.features` on one device with the towers side by side along the channels.
 
@@ -88,7 +94,7 @@ def features(model: nn.Module, x: torch.Tensor, own_tower_conv: OwnTowerConv = g
     h = model.pool(_act_lrn(model, F.conv2d(x, w, b, stride=c1.stride, padding=c1.padding)))
     h = model.pool(_act_lrn(model, own_tower_conv(model, h, "conv2", 2)))
     w, b = stacked(model, "conv3")  # conv3 reads both towers
-    h = model.act(F.conv2d(h, w, b, padding=1))
-    h = model.act(own_tower_conv(model, h, "conv4", 1))
-    h = model.pool(model.act(own_tower_conv(model, h, "conv5", 1)))
+    h = _act(model, F.conv2d(h, w, b, padding=1))
+    h = _act(model, own_tower_conv(model, h, "conv4", 1))
+    h = model.pool(_act(model, own_tower_conv(model, h, "conv5", 1)))
     return torch.flatten(model.avgpool(h), 1)

@@ -39,6 +39,8 @@ def _add_subcommands(p: argparse.ArgumentParser) -> None:
                        ("all", "model, lrn and data into one JSON")):
         q = bsub.add_parser(name, help=text)
         q.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+        q.add_argument("--threads", type=int, default=None,
+                       help="CPU threads of torch (default torch's: the cores); 1 is steadier on a busy machine")
         q.add_argument("--out", default=None,
                        help="JSON file (default: results/bench/<device>.json; 'none' to write nothing)")
         if name in ("model", "all"):
@@ -71,6 +73,10 @@ def _add_subcommands(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise AlexNetError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     what = args.bench_command
     if args.out in (None, ""):
         out = ROOT / "results" / "bench" / f"{device_name(device)}.json"
