@@ -19,14 +19,14 @@ messy files), :mod:`.folders` (the ILSVRC layout), :mod:`.stats` (mean image, PC
 copy), :mod:`.imagenet_val` (the flat validation folder), :mod:`.packed` and :mod:`.cifar` (other
 file formats), :mod:`.gpu_pipeline` (the pipeline's speed on a device, for the benchmarks).
 """
+from .augment import PCALighting, pca_lighting
 from .datasets import DataBundle, PaperDataset, build_datasets, build_eval_dataset
 from .images import BadImageError, load_image, resize_centre_crop
 from .loader import default_workers, make_loader
 from .root import resolve_data_root
 from .stats import IMAGENET_PCA, PCAStats, mean_image, pca_stats
 from .synthetic import is_synthetic, make_synthetic
-from .augment import pca_lighting
-from .transforms import CentreCrop, PCALighting, RandomCropFlip, TenCrop, augmentation_factor
+from .transforms import CentreCrop, RandomCropFlip, TenCrop, augmentation_factor
 
 __all__ = [
     "BadImageError", "CentreCrop", "DataBundle", "IMAGENET_PCA", "PCALighting", "PCAStats", "PaperDataset",

@@ -5,8 +5,9 @@ crop, mirror and PCA lighting.
   whether to mirror it (the one place the package draws them, in this order: tops, lefts, mirrors);
 * :func:`crop_flip` cuts those patches out of a ``(N, 3, H, W)`` batch in one gather (the result is
   laid out channels-last, which is what the convolutions want; the values do not depend on it);
-* :func:`pca_lighting` is the paper's colour shift ``[p1 p2 p3][a1 l1, a2 l2, a3 l3]^T``, and
-  :func:`random_lighting` adds it with ``a_i ~ N(0, std)`` drawn per image;
+* :func:`pca_lighting` is the paper's colour shift ``[p1 p2 p3][a1 l1, a2 l2, a3 l3]^T``,
+  :func:`random_lighting` adds it with ``a_i ~ N(0, std)`` drawn per image, and :class:`PCALighting`
+  holds the statistics for both one image and a batch;
 * :func:`augment_batch` puts them together as Sections 2 and 4.1 say: patch, mirror, the mean image
   under the patch subtracted, lighting. :class:`GPUAugment` (the streaming loop's store batches) and
   :class:`alexnet.data.transforms.RandomCropFlip` (one image in a DataLoader worker) call it; the
@@ -25,7 +26,7 @@ from torch import Tensor
 from .stats import IMAGENET_MEAN_RGB, IMAGENET_PCA, PCAStats
 
 __all__ = ["random_patch", "crop_flip", "random_crop_flip", "centre_crop", "pca_lighting", "random_lighting",
-           "normalise", "augment_batch", "GPUAugment"]
+           "PCALighting", "normalise", "augment_batch", "GPUAugment"]
 
 
 def pca_lighting(x: Tensor, eigvals: Tensor, eigvecs: Tensor, alpha: Tensor) -> Tensor:
@@ -101,14 +102,41 @@ def normalise(x: Tensor, mean: Tensor, std: Tensor) -> Tensor:
     return (x.float() - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1)
 
 
+class PCALighting:
+    """Section 4.1 colour augmentation with ``alpha ~ N(0, std)`` drawn afresh at every call.
+
+    The paper's formula literally: ``[p1 p2 p3][a1*l1, a2*l2, a3*l3]^T`` with the covariance
+    eigenvalues ``l_i`` of RGB in ``[0, 1]`` units, the result multiplied by ``scale`` to match the
+    image's units (the formula is not scale-free; the book discusses it). Called on one image
+    ``(3, H, W)`` it draws from torch's global generator; :meth:`batch` shifts a batch, one
+    ``alpha`` per image.
+    """
+
+    def __init__(self, stats: PCAStats, std: float = 0.1, scale: float = 255.0) -> None:
+        self.stats, self.scale = stats, scale
+        self.eigvals = stats.eigvals.to(torch.float32) * scale
+        self.eigvecs = stats.eigvecs.to(torch.float32)
+        self.std = std
+
+    def __call__(self, x: Tensor) -> Tensor:
+        alpha = torch.randn(3) * self.std
+        return pca_lighting(x, self.eigvals, self.eigvecs, alpha)
+
+    def batch(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """The shift on a float batch ``(N, 3, H, W)``: :func:`random_lighting`."""
+        return random_lighting(x, self.stats.eigvals.to(torch.float32), self.stats.eigvecs.to(torch.float32),
+                               self.std, generator, self.scale)
+
+    def __repr__(self) -> str:
+        return f"PCALighting(eigvals={self.eigvals.tolist()}, std={self.std})"
+
+
 def augment_batch(images: Tensor, mean: Tensor, crop: int, *, scale: float = 255.0, flip: bool = True,
-                  pca: PCAStats | None = None, pca_std: float = 0.1, pca_scale: float | None = None,
-                  generator: torch.Generator | None = None) -> Tensor:
+                  lighting: PCALighting | None = None, generator: torch.Generator | None = None) -> Tensor:
     """Sections 2 and 4.1 on ``uint8 (N, 3, H, W)`` images: a random ``crop x crop`` patch of each,
     mirrored with probability 1/2 (``flip``), in units of ``scale * pixel / 255`` minus the mean image
-    ``(3, H, W)`` (or per-channel mean ``(3, 1, 1)``) under the patch, then PCA lighting when ``pca``
-    is given (eigenvalues in ``[0, 1]`` units, multiplied by ``pca_scale``, default ``scale``).
-    Float ``(N, 3, crop, crop)``, channels-last."""
+    ``(3, H, W)`` (or the per-channel mean ``(3, 1, 1)``) under the patch, then the PCA colour shift
+    when ``lighting`` is given. Float ``(N, 3, crop, crop)``, channels-last."""
     n, _, h, w = images.shape
     top, left, mirror = random_patch(n, h, w, crop, flip=flip, generator=generator, device=images.device)
     x = crop_flip(images, top, left, mirror, crop).to(torch.float32) * (scale / 255.0)
@@ -116,10 +144,7 @@ def augment_batch(images: Tensor, mean: Tensor, crop: int, *, scale: float = 255
         x -= crop_flip(mean.expand(n, -1, -1, -1), top, left, mirror, crop)
     else:
         x -= mean
-    if pca is not None:
-        x = random_lighting(x, pca.eigvals.to(torch.float32), pca.eigvecs.to(torch.float32), pca_std, generator,
-                            scale if pca_scale is None else pca_scale)
-    return x
+    return x if lighting is None else lighting.batch(x, generator)
 
 
 class GPUAugment:
@@ -150,6 +175,7 @@ class GPUAugment:
         self.mean = mean.to(torch.float32)
         self.crop, self.scale, self.flip, self.std = crop, scale, flip, std
         self.pca = pca
+        self.lighting = PCALighting(pca, std, scale) if pca is not None else None
         self.dtype, self.channels_last = dtype, channels_last
         self._means: dict[torch.device, Tensor] = {}
 
@@ -171,8 +197,8 @@ class GPUAugment:
     def __call__(self, images: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """``uint8 (N, 3, R, R)`` on any device -> ``(N, 3, crop, crop)`` augmented, same device."""
         _check_batch(images)
-        x = augment_batch(images, self._mean_on(images), self.crop, scale=self.scale, flip=self.flip, pca=self.pca,
-                          pca_std=self.std, generator=generator)
+        x = augment_batch(images, self._mean_on(images), self.crop, scale=self.scale, flip=self.flip,
+                          lighting=self.lighting, generator=generator)
         return self._out(x)
 
     def centre(self, images: Tensor) -> Tensor:

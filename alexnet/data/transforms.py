@@ -16,8 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .augment import augment_batch, pca_lighting
-from .stats import PCAStats
+from .augment import PCALighting, augment_batch
 
 __all__ = ["PCALighting", "RandomCropFlip", "CentreCrop", "TenCrop", "augmentation_factor"]
 
@@ -35,28 +34,6 @@ def _check(img: Tensor, crop: int) -> None:
         raise ValueError(f"crop {crop} is larger than the {h}x{w} image; use resize >= crop")
 
 
-class PCALighting:
-    """Section 4.1 colour augmentation with ``alpha ~ N(0, std)`` drawn afresh at every call.
-
-    The paper's formula literally: ``[p1 p2 p3][a1*l1, a2*l2, a3*l3]^T`` with the covariance
-    eigenvalues ``l_i`` of RGB in ``[0, 1]`` units, the result multiplied by ``scale`` to match the
-    image's units (the formula is not scale-free; the book discusses it).
-    """
-
-    def __init__(self, stats: PCAStats, std: float = 0.1, scale: float = 255.0) -> None:
-        self.stats, self.scale = stats, scale
-        self.eigvals = stats.eigvals.to(torch.float32) * scale
-        self.eigvecs = stats.eigvecs.to(torch.float32)
-        self.std = std
-
-    def __call__(self, x: Tensor) -> Tensor:
-        alpha = torch.randn(3) * self.std
-        return pca_lighting(x, self.eigvals, self.eigvecs, alpha)
-
-    def __repr__(self) -> str:
-        return f"PCALighting(eigvals={self.eigvals.tolist()}, std={self.std})"
-
-
 class RandomCropFlip:
     """Training: mean subtraction, a random ``crop x crop`` patch, a mirror with probability 1/2,
     then PCA lighting when ``lighting`` is given (Sections 2 and 4.1): the batched
@@ -69,11 +46,8 @@ class RandomCropFlip:
 
     def __call__(self, img: Tensor) -> Tensor:
         _check(img, self.crop)
-        light = self.lighting
-        x = augment_batch(img[None], self.mean, self.crop, scale=self.scale, flip=self.flip,
-                          pca=light.stats if light else None, pca_std=light.std if light else 0.1,
-                          pca_scale=light.scale if light else self.scale)
-        return x[0].contiguous()
+        batch = augment_batch(img[None], self.mean, self.crop, scale=self.scale, flip=self.flip, lighting=self.lighting)
+        return batch[0].contiguous()
 
 
 class CentreCrop:
