@@ -42,7 +42,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.nn.functional as F
@@ -498,7 +498,8 @@ class _Trainer:
             torch.cuda.synchronize(self.device)
         return sums
 
-    def _stop_diverged(self, sums: Sums, b: int) -> None:
+    def _stop_diverged(self, sums: Sums, b: int) -> NoReturn:
+        """Stop the run: the loss is not finite (the checkpoint on disk, if any, is still good)."""
         last = self.out / "last.pt"
         kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint was written yet"
         raise NonFiniteLossError(
