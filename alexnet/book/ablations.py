@@ -130,7 +130,9 @@ def result_values(name: str, r: ExperimentResult | None) -> dict[str, Any]:
         "train_images": f"{r.data.train_images:,}" if r else "n/a",
         "test_images": f"{r.data.test_images:,}" if r else "n/a",
         "batch": s.get("batch_size", "n/a"), "lr": s.get("lr", "n/a"),
-        "inputs": {"centre": "centred raw", "standardise": "standardised"}.get(s.get("input_norm"), "standardised"),
+        # results written before input_norm was a setting standardised their inputs
+        "inputs": ({"centre": "centred raw", "standardise": "standardised"}.get(s.get("input_norm"), "standardised")
+                   if r is not None else "n/a"),
     }
     summary = r.findings.get("summary", {}) if r is not None else {}
     for variant in spec.variants:
