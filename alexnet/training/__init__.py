@@ -12,8 +12,8 @@ loop of the CIFAR-10 ablations is :func:`alexnet.experiments.in_memory.fit_in_me
 """
 from .checkpoint import load_model
 from .config import TRAINING_PROFILES, TrainConfig, load_preset, preset_names
-from .history import EpochRecord
-from .loop import TIMING_KEYS, NonFiniteLossError, read_metrics, train
+from .history import EpochRecord, read_metrics
+from .loop import TIMING_KEYS, NonFiniteLossError, train
 
 __all__ = ["TrainConfig", "train", "read_metrics", "load_model", "load_preset", "preset_names", "TIMING_KEYS",
            "NonFiniteLossError", "TRAINING_PROFILES", "EpochRecord"]
