@@ -1,4 +1,4 @@
-"""The repository's address in the book (alexnet.book.build): written once, in _config.yml, and used
+"""The repository's address in the book (alexnet.book.tooling.build): written once, in _config.yml, and used
 only when it is confirmed. A one-chapter book is built both ways and its page and download read."""
 import re
 import shutil
@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from alexnet.book import ROOT
-from alexnet.book.build import book_config, build, install_cell, public_repository, staged_config
+from alexnet.book.tooling.build import book_config, build, install_cell, public_repository, staged_config
 
 URL = "https://github.com/example-owner/example-repo"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

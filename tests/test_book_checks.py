@@ -1,4 +1,4 @@
-"""The rules every page of the book passes (alexnet.book.checks) and the page helpers
+"""The rules every page of the book passes (alexnet.book.tooling.checks) and the page helpers
 (alexnet.book.page), on small made-up notebooks and pages: no book is built here. The chapters'
 sources are checked too (tests/test_book.py checks the executed and rendered pages)."""
 import inspect
@@ -242,11 +242,11 @@ def test_book_config_renders_warnings_and_ships_mathjax():
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]
     assert config["config"]["nb_render_markdown_format"] == "myst"  # say_data's {warning} is an admonition
-    assert "alexnet.book.sphinx_ext" in config["extra_extensions"]
+    assert "alexnet.book.tooling.sphinx_ext" in config["extra_extensions"]
 
 
 def test_mathjax_is_copied_from_its_package(tmp_path):
-    from alexnet.book.sphinx_ext import copy_mathjax
+    from alexnet.book.tooling.sphinx_ext import copy_mathjax
 
     target = copy_mathjax(tmp_path / "mathjax")
     assert (target / "tex-chtml.js").stat().st_size > 500_000

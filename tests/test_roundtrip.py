@@ -7,7 +7,7 @@ import jupytext
 import pytest
 
 from alexnet.book import ROOT, toc_notebooks
-from alexnet.book.checks import KERNEL_LANGUAGE_INFO
+from alexnet.book.tooling.checks import KERNEL_LANGUAGE_INFO
 
 CHAPTERS = [ROOT / p for p in toc_notebooks()]
 

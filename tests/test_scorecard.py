@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from alexnet.book import scorecard as S
-from alexnet.book.build import ROOT
+from alexnet.provenance import ROOT
 from alexnet.experiments import load_result
 
 VERDICTS = {"agrees", "disagrees", "inconclusive"}

@@ -46,7 +46,7 @@ def test_tables_one_and_two_beside_ours():
 
 
 def test_table_fits_the_page():
-    from alexnet.book.checks import table_widths
+    from alexnet.book.tooling.checks import table_widths
     from alexnet.book.page import PAGE_PX
 
     for n in (1, 2):

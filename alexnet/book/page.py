@@ -10,7 +10,7 @@ by one cell kept out of the rendered page::
 and then uses :func:`show_code` where the paper describes what the code implements,
 :func:`figure` with a ``{glue:figure}`` directive for every figure, and :func:`say_data` beside
 the numbers of a run. Where the package is missing (Colab, Binder), the build puts the one cell
-that installs it into the executed copy (:mod:`alexnet.book.build`); the source has none.
+that installs it into the executed copy (:mod:`alexnet.book.tooling.build`); the source has none.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import AlexNetError
 from ..experiments.result import ExperimentResult, read_result
-from .build import ROOT
+from ..provenance import ROOT
 from .formatting import count, day, duration, short_commit, short_device
 
 __all__ = ["RESULTS", "result_file", "load", "rerun", "status", "provenance_line", "device_of", "devices_of", "glue_values", "not_run_figure"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..experiments import load_result
 from ..experiments.result import ExperimentResult
-from .build import ROOT
+from ..provenance import ROOT
 from .formatting import pct, points, short_device
 from .results import devices_of, not_run_figure, status
 

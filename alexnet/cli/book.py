@@ -20,6 +20,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..book.build import build
+    from ..book.tooling.build import build
 
     return build(args.profile, only=args.only) and 0

@@ -19,7 +19,7 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .page import INJECTED_HEADER, LINE_WIDTH, META, MIN_TEXT_PX, PAGE_PX
+from ..page import INJECTED_HEADER, LINE_WIDTH, META, MIN_TEXT_PX, PAGE_PX
 
 #: What a running Python kernel puts in a notebook's metadata (ipykernel's ``language_info``).
 KERNEL_LANGUAGE_INFO = {
@@ -41,9 +41,21 @@ HIDDEN_OUTPUT = {"remove-cell", "remove-output", "hide-output", "hide-cell"}
 TABLE_CHAR_PX, TABLE_CELL_PX = 8.5, 30
 
 
+#: The one source format of a chapter.
+SOURCE_SUFFIX = ".md"
+
+
+def is_notebook_source(path: Path) -> bool:
+    """True when ``path`` is a MyST Markdown notebook (it declares a jupytext kernelspec)."""
+    if path.suffix != SOURCE_SUFFIX or not path.is_file():
+        return False
+    head = path.read_text(encoding="utf-8").split("\n---", 1)[0]
+    return head.startswith("---") and "kernelspec:" in head
+
+
 def machine_paths() -> list[str]:
     """Folders of the machine that builds the book, which must not appear in a page."""
-    from ..provenance import ROOT
+    from ...provenance import ROOT
 
     home = str(Path.home())
     found = {str(ROOT) + "/", tempfile.gettempdir().rstrip("/") + "/", "/tmp/"}
@@ -117,8 +129,6 @@ def _round_trip(text: str, nb, name: str) -> list[str]:
 def check_source(path: Path) -> list[str]:
     """Problems of a chapter's source ``path`` (must be ``notebooks/<chapter>.md``)."""
     import jupytext
-
-    from .build import is_notebook_source
 
     path = Path(path)
     name = path.name

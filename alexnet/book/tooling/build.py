@@ -27,17 +27,16 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import AlexNetError
-from ..provenance import ROOT, git_commit, is_dirty
-from .page import assigned_names
+from ...errors import AlexNetError
+from ...provenance import ROOT, git_commit, is_dirty
+from ..page import assigned_names
+from .checks import SOURCE_SUFFIX, is_notebook_source, page_facts
 
 BOOK_FILES = ("_toc.yml", "references.bib", "book", "results", "_static")  # and _config.yml, staged
 #: The key of ``_config.yml``'s ``repository`` that makes its ``url`` the address pages link to.
 CONFIRMED = "confirmed"
 #: Jupyter Book's settings that link to the repository; off while it is not confirmed.
 REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button")
-#: The one source format of a chapter.
-SOURCE_SUFFIX = ".md"
 
 
 def book_config(root: Path = ROOT) -> dict:
@@ -139,14 +138,6 @@ def toc_files(root: Path = ROOT) -> list[str]:
     return found
 
 
-def is_notebook_source(path: Path) -> bool:
-    """True when ``path`` is a MyST Markdown notebook (it declares a jupytext kernelspec)."""
-    if path.suffix != SOURCE_SUFFIX or not path.is_file():
-        return False
-    head = path.read_text(encoding="utf-8").split("\n---", 1)[0]
-    return head.startswith("---") and "kernelspec:" in head
-
-
 def toc_notebooks(root: Path = ROOT) -> list[Path]:
     """The chapters that are notebooks (``notebooks/<chapter>.md``), relative to ``root``, in order."""
     return [Path(f).with_suffix(SOURCE_SUFFIX) for f in toc_files(root)
@@ -228,8 +219,6 @@ def execute_notebook(source: Path, target: Path, parameters: dict, work: Path | 
 def data_summary(executed: Path) -> str:
     """What data a chapter ran on, from the notes :func:`alexnet.book.say_data` left in it."""
     import nbformat
-
-    from .checks import page_facts
 
     facts = [f for f in page_facts(nbformat.read(executed, as_version=4)) if "data" in f]
     if not facts:
