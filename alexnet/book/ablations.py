@@ -255,17 +255,18 @@ def ablation_figure(r: ExperimentResult | None,
 
 
 # ------------------------------------------------------------------------------ the code shown
-def judging_code(compute, *, with_compare: bool = False):
+def judging_code(compute, *, with_compare: bool = False, with_paired: bool = True):
     """The code that reaches a verdict: the experiment's ``compute``, the pairing by seed
-    (:func:`alexnet.experiments.ablation.paired`), the verdict rule and its 95% interval
-    (:mod:`alexnet.experiments.common`); with ``with_compare`` also the loop over seeds and variants."""
+    (:func:`alexnet.experiments.ablation.paired`; not with ``with_paired=False``, for an experiment
+    that pairs its runs itself), the verdict rule and its 95% interval (:mod:`alexnet.experiments.common`);
+    with ``with_compare`` also the loop over seeds and variants."""
     from IPython.display import Markdown
 
     from ..experiments import ablation, common
     from .page import show_code
 
-    parts = [compute, *([ablation.compare] if with_compare else []), ablation.paired, common.verdict,
-             common.t_interval]
+    parts = [compute, *([ablation.compare] if with_compare else []), *([ablation.paired] if with_paired else []),
+             common.verdict, common.t_interval]
     return Markdown("\n\n".join(show_code(obj).data for obj in parts))
 
 
