@@ -97,3 +97,40 @@ def test_impossible_value_fails_naming_notebook_and_parameter(tmp_path):
     nb = ROOT / "notebooks" / "03_architecture.md"
     with pytest.raises(AlexNetError, match=r"03_architecture.md: cell \d+ failed: AlexNetError: .*input_size"):
         execute_notebook(nb, tmp_path / "out.ipynb", {"profile": "ci", "input_size": 32})
+
+
+#: Words of a verdict or an interval, which a check that the code runs (on small or generated data) never shows.
+VERDICT_WORDS = re.compile(r"\binterval\b|\bverdict\b|\bagrees\b|\bdisagrees\b|\binconclusive\b|\bequivalent\b",
+                           re.IGNORECASE)
+
+
+def _shown_text(out) -> str:
+    data = out.get("data", {})
+    return out.get("text", "") + "".join(str(data.get(k, "")) for k in ("text/markdown", "text/html", "text/plain"))
+
+
+@pytest.mark.parametrize("nb", toc_notebooks(), ids=lambda p: p.stem)
+def test_the_folded_check_shows_no_interval_or_verdict(html, nb):
+    for cell in _executed(nb).cells:
+        if "hide-output" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for out in cell.get("outputs", []):
+            found = VERDICT_WORDS.search(_shown_text(out))
+            assert found is None, f"{nb}: the folded check shows {found.group(0)!r}"
+
+
+def test_the_front_page_opens_with_the_scorecard(html):
+    from alexnet.book import scorecard
+
+    glued = {}
+    for cell in _executed(Path("book/intro.md")).cells:
+        for out in cell.get("outputs", []):
+            scrap = out.get("metadata", {}).get("scrapbook")
+            if scrap and scrap["name"].startswith("score_"):
+                glued[scrap["name"]] = int(next(v for k, v in out["data"].items() if k.endswith("text/plain")))
+    kinds = {k for k in glued if k != "score_claims"}
+    assert glued["score_claims"] == len(scorecard.ORDER) == sum(glued[k] for k in kinds)
+    page = (html / "book" / "intro.html").read_text()
+    start = page.index('class="scorecard')
+    table = page[start:page.index("</table>", start)]
+    assert table.count("<tr") == 1 + len(scorecard.ORDER)  # the header and one row per claim
