@@ -4,13 +4,14 @@
 # The whole of CIFAR-10 is decoded once into a uint8 tensor (cached in ~/.cache/alexnet), held in GPU
 # memory, and augmented on the GPU. Every finished training run is recorded beside its JSON, so an
 # experiment stopped by its `timeout` (a hard limit that keeps the job within $BUDGET seconds, default
-# 280) leaves a partial result, and running the script again continues where it stopped; one failing
+# 280; the raw-pixel, 40-epoch, 5-seed ablations need several such jobs) leaves a partial result, and running the script again continues where it stopped; one failing
 # experiment does not stop the others.
 #
 #   ALEXNET_DATA=/data OUT=/out bash scripts/gpu_experiments.sh   # needs /data/cifar10/{train,test}
 #   PACK=cifar10.npz OUT=/out bash scripts/gpu_experiments.sh       # CIFAR-10 as ONE packed file, made by
 #       python -m alexnet pack-images ../shared/data/cifar10 cifar10.npz   (60 MB: carry it, not 60,000 files)
-#   -> /out/<experiment>-full.json   (copy to results/<experiment>/full.json)
+#   -> /out/<experiment>/full.json and its records (copy /out/* into results/); the LRN, pooling and PCA
+#      ablations share one baseline record file, /out/cifar_baseline/full.records.jsonl
 #   Without OUT: results/<experiment>/full.json.
 #   Smoke test on a CPU (tiny settings, seconds): SMOKE=1 DEVICE=cpu bash scripts/gpu_experiments.sh
 # The package needs only torch, torchvision, numpy and Pillow here (tests/test_layout.py), as on a bare GPU image.
@@ -28,7 +29,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --f
 $PY -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.cuda.is_available())"
 
 out_for() {  # where experiment $1 writes its JSON
-  if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; echo "$OUT/$1-full.json"; else echo "results/$1/full.json"; fi
+  if [ -n "${OUT:-}" ]; then mkdir -p "$OUT/$1"; echo "$OUT/$1/full.json"; else echo "results/$1/full.json"; fi
 }
 
 smoke_args() {  # tiny settings for a CPU smoke test of this script
@@ -36,8 +37,8 @@ smoke_args() {  # tiny settings for a CPU smoke test of this script
   local common="--set train_per_class=20 --set test_per_class=10 --set seeds=2 --set widths=[4,4,8]"
   case "$1" in
     relu_tanh) echo "$common --set max_epochs=1 --set target_train_error=0.85 --set lr_grid_relu=[0.05] --set lr_grid_tanh=[0.05] --set batch_size=32" ;;
-    dropout) echo "$common --set epochs=1.0 --set hidden=[16,16] --set batch_size=32" ;;
-    *) echo "$common --set epochs=1.0 --set batch_size=32" ;;
+    dropout) echo "$common --set epochs=1.0 --set hidden=[16,16] --set batch_size=32 --set lr_grid=[0.01,0.02] --set grid_epochs=0.5" ;;
+    *) echo "$common --set epochs=1.0 --set batch_size=32 --set lr_grid=[0.01,0.02] --set grid_epochs=0.5" ;;
   esac
 }
 
@@ -73,7 +74,7 @@ run_one dropout 55
 run_one pca_lighting 55
 
 echo "== total $(( $(date +%s) - START ))s; failed or skipped: ${FAILED[*]:-none}"
-for f in ${OUT:+$OUT/*-full.json} ; do [ -f "$f" ] && $PY -c "
+for f in ${OUT:+$OUT/*/full.json} ; do [ -f "$f" ] && $PY -c "
 import json, sys; r = json.load(open(sys.argv[1]))
 print(f\"{r['experiment']}: {r['verdict']} ({r['provenance']['wall_seconds']} s on {r['provenance']['device']}): {r['explanation']}\")" "$f"; done
 [ ${#FAILED[@]} -eq 0 ]
