@@ -113,6 +113,21 @@ def lrn(
     its own. Every implementation equals the reference :func:`local_response_norm` (the tests
     check outputs and gradients against the formula in float64).
     """
+    with _profiled("LRN"):
+        return _lrn(x, size, alpha, beta, k, impl, groups, relu)
+
+
+def _profiled(label: str):
+    """A ``torch.profiler`` label around an eager call (``bench profile`` sums LRN's time by it)."""
+    import contextlib
+
+    if torch.compiler.is_compiling():
+        return contextlib.nullcontext()
+    return torch.profiler.record_function(label)
+
+
+def _lrn(x: torch.Tensor, size: int, alpha: float, beta: float, k: float, impl: str, groups: int,
+         relu: bool) -> torch.Tensor:
     requested, impl = impl, resolve_lrn_impl(impl, x)
     if impl == "reference":
         if relu:
@@ -163,7 +178,8 @@ class LocalResponseNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.impl == "reference" and self.groups == 1:
-            return local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+            with _profiled("LRN"):
+                return local_response_norm(x, self.size, self.alpha, self.beta, self.k)
         return lrn(x, self.size, self.alpha, self.beta, self.k, impl=self.impl, groups=self.groups)
 
     def extra_repr(self) -> str:

@@ -95,7 +95,9 @@ class CifarNet(nn.Module):
                            activation=activation, lrn=lrn, lrn_params=lrn_params, pool=pool,
                            dropout=dropout, dropout_mode=dropout_mode, input_size=input_size, init=init,
                            init_std=init_std)
-        act = nn.ReLU if activation == "relu" else nn.Tanh
+        # ReLU in place: it follows a convolution or a linear layer, whose output its backward does not
+        # need, so the same numbers come out without a copy of every activation
+        act = (lambda: nn.ReLU(inplace=True)) if activation == "relu" else nn.Tanh
         layers: list[nn.Module] = []
         cin = 3
         for i, w in enumerate(widths):

@@ -36,7 +36,10 @@ def _add_subcommands(p: argparse.ArgumentParser) -> None:
     for name, text in (("model", "training images/s and MFU per precision mode, ours vs torchvision's alexnet"),
                        ("lrn", "LRN forward+backward per implementation"),
                        ("data", "input pipeline images/s (GPU-side store and JPEG decoding; CPU loader)"),
-                       ("all", "model, lrn and data into one JSON")):
+                       ("all", "model, lrn and data into one JSON"),
+                       ("profile", "where one training step's time goes, by part (torch.profiler), each network"),
+                       ("cifar", "the CIFAR-10 ablations' in-memory loop (fit_in_memory), images/s per variant"),
+                       ("loop", "the training loop (train) against its bare step, and its data wait")):
         q = bsub.add_parser(name, help=text)
         q.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
         q.add_argument("--threads", type=int, default=None,
@@ -54,6 +57,22 @@ def _add_subcommands(p: argparse.ArgumentParser) -> None:
             q.add_argument("--warmup", type=int, default=None, help="untimed rounds first (GPU 5, CPU 5)")
             q.add_argument("--repeats", type=int, default=None,
                            help="timed rounds, the models alternating (GPU 3, CPU 20); each figure is their median")
+        if name in ("profile", "loop"):
+            q.add_argument("--modes", default=None, help="comma-separated precision modes (default fp32,bf16_cl for "
+                                                         "profile, bf16_cl for loop: the Imagenette preset's)")
+        if name == "profile":
+            q.add_argument("--networks", default="torchvision,ours,cifarnet")
+            q.add_argument("--profile-steps", type=int, default=3, help="profiled steps (after 3 warm-up steps)")
+        if name == "cifar":
+            q.add_argument("--variants", default="default,relu_copy,lrn_hand_backward",
+                           help="comma-separated from alexnet.bench.cifar.CIFAR_VARIANTS")
+            q.add_argument("--rounds", type=int, default=10)
+            q.add_argument("--steps", type=int, default=8, help="training steps per timed call")
+        if name == "loop":
+            q.add_argument("--data", default=None, help="image folder (default: generated 256x256 images)")
+            q.add_argument("--steps", type=int, default=8, help="steps per epoch")
+            q.add_argument("--rounds", type=int, default=3)
+            q.add_argument("--batch-size", type=int, default=32)
         if name in ("lrn", "all"):
             q.add_argument("--lrn-shape", default=None, help="N,C,H,W (default 256,96,55,55 on a GPU, 16,96,55,55 on a CPU)")
             q.add_argument("--lrn-reps", type=int, default=None)
@@ -127,9 +146,28 @@ def run(args: argparse.Namespace) -> int:
                                    batches=args.data_batches, workers=args.workers,
                                    cpu_loader=not args.no_cpu_loader,
                                    on_update=lambda d: rec.put("data", dict(d, complete=False))))
+    _run_more(what, args, device, rec)
     if out is not None:
         print(f"wrote {out}")
     return 0
+
+
+def _run_more(what: str, args: argparse.Namespace, device: torch.device, rec: Recorder) -> None:
+    """``profile``, ``cifar`` and ``loop`` (:mod:`alexnet.bench.profile`, ``.cifar``, ``.loop``)."""
+    if what == "profile":
+        from ..bench.profile import profile_networks
+
+        rec.put("profile", profile_networks(device, modes=_csv(args.modes) or ("fp32", "bf16_cl"),
+                                            networks=_csv(args.networks), steps=args.profile_steps))
+    if what == "cifar":
+        from ..bench.cifar import bench_cifar
+
+        rec.put("cifar", bench_cifar(device, variants=_csv(args.variants), rounds=args.rounds, steps=args.steps))
+    if what == "loop":
+        from ..bench.loop import bench_loop
+
+        rec.put("loop", bench_loop(device, modes=_csv(args.modes) or ("bf16_cl",), data=args.data,
+                                   batch_size=args.batch_size, steps=args.steps, rounds=args.rounds))
 
 
 def main(argv: list[str] | None = None) -> int:
