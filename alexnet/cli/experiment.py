@@ -24,15 +24,17 @@ def _parse_set(items: list[str]) -> dict:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..experiments import EXPERIMENTS
 
-    p = sub.add_parser("experiment", help="run an ablation of the paper on CIFAR-10 and write its results JSON",
+    p = sub.add_parser("experiment", help="test one of the paper's claims (CIFAR-10 ablations, Imagenette claims) and write its results JSON",
                        description="Run one experiment and write results/<experiment>/<profile>.json.")
     p.add_argument("name", help=f"one of {', '.join(sorted(EXPERIMENTS))}")
     p.add_argument("--profile", default="ci", choices=("ci", "full"),
-                   help="ci: minutes on two CPU cores (subsets); full: all of CIFAR-10 (hours on a CPU)")
+                   help="ci: minutes on two CPU cores (subsets or generated images); full: all of CIFAR-10 or "
+                        "Imagenette (hours on a CPU)")
     p.add_argument("--out", help="JSON file to write (default results/<experiment>/<profile>.json)")
     p.add_argument("--seeds", type=int, help="number of seeds (default: the profile's)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
-    p.add_argument("--data", help="folder holding cifar10/ (default: $ALEXNET_DATA, then ~/.cache/alexnet)")
+    p.add_argument("--data", help="folder holding cifar10/ or imagenette/ (default: $ALEXNET_DATA, then "
+                                  "~/.cache/alexnet)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
                    help="override a profile setting (JSON value), e.g. --set max_epochs=2; repeatable")
     p.add_argument("--progress", action="store_true", help="show progress bars")
@@ -64,6 +66,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"{result.experiment} ({result.profile}, {made.device}, {made.wall_seconds:.0f} s): {result.verdict} -- "
           f"{result.claim.explanation}")
     if result.data.synthetic:
-        print("NOTE: ran on GENERATED data (no CIFAR-10 found); the numbers say nothing about the paper")
+        print("NOTE: ran on GENERATED data; the numbers say nothing about the paper")
     print(f"wrote {result.path}")
     return 0
