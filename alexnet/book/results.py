@@ -19,7 +19,8 @@ from ..experiments.result import ExperimentResult, read_result
 from ..provenance import ROOT
 from .formatting import count, day, duration, short_commit, short_device
 
-__all__ = ["RESULTS", "result_file", "load", "rerun", "status", "provenance_line", "device_of", "devices_of", "glue_values", "not_run_figure"]
+__all__ = ["RESULTS", "result_file", "load", "rerun", "status", "provenance_line", "device_of", "devices_of",
+           "glue_values", "not_run_figure"]
 
 #: The repository's committed results.
 RESULTS = ROOT / "results"

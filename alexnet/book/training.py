@@ -38,12 +38,11 @@ from ..training.config import _CI_DATA
 
 __all__ = [
     "TRAINING_PROFILES", "TRAINING_CHECKS", "RESULTS_PROFILES", "RESULTS_CHECKS", "training_config",
-    "distance_from_paper_rule", "run_dir", "ensure_run", "command_line", "shown_command", "plot_training", "lr_drops", "PAPER_ROWS", "table_with_ours",
-    "results_folder", "shown_folder", "provenance_line", "run_values", "curve_values", "headline_values",
-    "chance_values", "preset_table", "last_checkpoints", "estimate_values", "check_code_runs", "check_evaluation_runs",
-    "preset_differences", "training_flops",
-    "gpu_time_estimate",
-    "results_table", "plot_per_class", "run_data_root",
+    "distance_from_paper_rule", "run_dir", "ensure_run", "command_line", "shown_command", "plot_training", "lr_drops",
+    "PAPER_ROWS", "PAPER_SETTINGS", "table_with_ours", "results_folder", "shown_folder", "provenance_line",
+    "run_values", "curve_values", "headline_values", "chance_values", "preset_table", "preset_differences",
+    "last_checkpoints", "estimate_values", "check_code_runs", "check_evaluation_runs", "training_flops",
+    "gpu_time_estimate", "results_table", "plot_per_class", "run_data_root",
 ]
 
 TRAINING_CHECKS = {
