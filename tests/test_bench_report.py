@@ -46,7 +46,7 @@ def test_tables_from_a_results_folder(tmp_path):
     assert R.mfu_table(rec).loc["ours", "bf16_cl_compile"] == 21.0
     floor = R.floor_table(rec).set_index("model")
     assert floor.loc["ours", "floor: max images/s"] == round(8e14 / 4.1e9, 1)
-    assert R.lrn_table(rec).loc["triton", "bfloat16, nchw"] == 1.5
+    assert R.lrn_table(rec).set_index("implementation").loc["triton", "bfloat16, nchw"] == 1.5
     data = R.data_table(rec)
     assert data["images/s"].iloc[0] == 40000.0 and "not available" in data["note"].iloc[1]
 
@@ -55,3 +55,31 @@ def test_empty_sections_give_empty_tables():
     rec = {"machine": {"cpu": "x"}, "sections": {}}
     assert R.model_table(rec).empty and R.lrn_table(rec).empty and R.data_table(rec).empty
     assert R.best_ratio(rec) is None and R.ratio_table(rec).empty
+
+
+def test_profile_loop_cifar_and_spread_tables():
+    rec = {"machine": {"cpu": "x"}, "sections": {
+        "profile": {"rows": [
+            {"network": "ours", "mode": "fp32", "batch_size": 32, "step_ms": 100.0,
+             "parts": [{"part": "LRN", "ms": 10.0, "percent": 10.0}, {"part": "other", "ms": 90.0, "percent": 90.0}]},
+            {"network": "ours", "mode": "bf16_cl", "batch_size": 32, "step_ms": 50.0, "parts": []},
+            {"network": "cifarnet", "mode": "fp32_cl", "batch_size": 128, "step_ms": 20.0,
+             "parts": [{"part": "LRN", "ms": 7.0, "percent": 35.0}]}]},
+        "cifar": {"rows": [dict(variant="default", images_per_s=300.0, images_per_s_q1=290.0, images_per_s_q3=310.0),
+                           dict(variant="relu_copy", images_per_s=250.0, images_per_s_q1=240.0, images_per_s_q3=260.0,
+                                default_speedup=1.2)]},
+        "loop": {"rows": [dict(mode="bf16_cl", loop_images_per_s=9.5, bare_images_per_s=10.0, loop_over_bare=0.95,
+                               data_wait_percent=0.5, rounds=3)]},
+        "model": {"rows": [dict(model="ours", mode="fp32", images_per_s=10.0, images_per_s_q1=9.0,
+                                images_per_s_q3=11.0, repeats=20, load_average_before=[1.5, 1, 1],
+                                load_average_after=[2.0, 1, 1])]}}}
+    prof = R.profile_table(rec, "fp32").set_index("part")
+    assert prof.loc["LRN", "ours (fp32, batch 32) ms"] == 10.0 and prof.loc["total", "ours (fp32, batch 32) %"] == 100
+    assert prof.loc["LRN", "cifarnet (fp32_cl, batch 128) %"] == 35.0
+    assert not any("bf16_cl" in c for c in prof.columns)
+    assert R.cifar_table(rec)["default / this"].tolist()[1] == 1.2
+    assert R.loop_table(rec)["train / bare step"].tolist() == [0.95]
+    spread = R.spread_table(rec)
+    assert spread["quartiles"].tolist() == ["9.0-11.0"] and spread["load before, after"].tolist() == ["1.5, 2.0"]
+    assert R.section({"a": rec}, "loop")[0] == "a" and R.section({"a": rec}, "lrn") == (None, None)
+    assert R.rate_runs({"a": rec}) == {"a": rec}

@@ -30,10 +30,11 @@ _NAMES = {
 
 
 def _grouped(event) -> bool:
-    """A convolution whose kernels see fewer channels than its input has (``groups`` > 1)."""
+    """A convolution whose kernels see fewer channels than its input has (``groups`` > 1); an
+    event without shapes (an autograd node) is judged by the convolution it runs."""
     shapes = [s for s in (event.input_shapes or []) if isinstance(s, list) and len(s) == 4]
     if len(shapes) < 2:
-        return False
+        return any(_grouped(c) for c in event.cpu_children if "convolution" in c.name.lower())
     if "backward" in event.name:  # (grad_output, input, weight)
         shapes = shapes[1:]
     return shapes[0][1] != shapes[1][1]

@@ -14,7 +14,8 @@ from ..bench.model import CPU_MODES, MODES
 from ..provenance import Provenance
 
 __all__ = ["PERFORMANCE_PROFILES", "load_results", "machines_table", "model_table", "ratio_table", "mfu_table",
-           "floor_table", "lrn_table", "data_table", "plot_rates", "plot_all_rates", "run_label"]
+           "floor_table", "lrn_table", "data_table", "plot_rates", "plot_all_rates", "run_label", "spread_table",
+           "profile_table", "cifar_table", "loop_table", "section", "ratio_value", "rate_runs"]
 
 #: The notebook's profiles. ``live_lrn``: also time the LRN on this machine, tiny (seconds).
 PERFORMANCE_PROFILES = {
@@ -83,7 +84,9 @@ def model_table(rec: dict, value: str = "images_per_s") -> pd.DataFrame:
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(rows).pivot_table(index="model", columns="mode", values=value, aggfunc="first")
-    return df[[m for m in _MODE_ORDER if m in df.columns]]
+    df = df[[m for m in _MODE_ORDER if m in df.columns]]
+    df.columns.name = None  # no empty header row over the index when shown
+    return df
 
 
 def mfu_table(rec: dict) -> pd.DataFrame:
@@ -126,13 +129,89 @@ def floor_table(rec: dict) -> pd.DataFrame:
 
 
 def lrn_table(rec: dict) -> pd.DataFrame:
-    """LRN forward+backward milliseconds: implementations x (dtype, layout)."""
+    """LRN forward+backward milliseconds: implementations x (dtype, layout); former implementation
+    names under their current ones (``torch`` is ``hand_backward``)."""
+    from ..layers import DEPRECATED_LRN_IMPLS
+
     rows = [r for r in rec["sections"].get("lrn", {}).get("rows", []) if "ms" in r]
     if not rows:
         return pd.DataFrame()
     df = pd.DataFrame(rows)
+    df["impl"] = df["impl"].replace(DEPRECATED_LRN_IMPLS)
     df["setting"] = df["dtype"] + ", " + df["layout"]
-    return df.pivot_table(index="impl", columns="setting", values="ms", aggfunc="first")
+    table = df.pivot_table(index="impl", columns="setting", values="ms", aggfunc="first")
+    table.columns.name = None
+    return table.reset_index().rename(columns={"impl": "implementation"})
+
+
+def section(results: dict[str, dict], name: str) -> tuple[str, dict] | tuple[None, None]:
+    """The first results file holding section ``name``: ``(stem, record)``, or ``(None, None)``."""
+    for stem, rec in results.items():
+        if rec["sections"].get(name):
+            return stem, rec
+    return None, None
+
+
+def rate_runs(results: dict[str, dict]) -> dict[str, dict]:
+    """The results files that hold training-rate rows (``bench model``)."""
+    return {stem: rec for stem, rec in results.items() if not model_table(rec).empty}
+
+
+def spread_table(rec: dict) -> pd.DataFrame:
+    """Per model and mode: median images/s, its quartiles, rounds and the load while it ran."""
+    rows = []
+    for r in _rows(rec):
+        load = (r.get("load_average_before") or [None])[0], (r.get("load_average_after") or [None])[0]
+        rows.append({"model": r["model"], "mode": r["mode"], "images/s (median)": r["images_per_s"],
+                     "quartiles": f"{r['images_per_s_q1']:.1f}-{r['images_per_s_q3']:.1f}"
+                     if "images_per_s_q1" in r else "-",
+                     "rounds": r.get("repeats"), "load before, after": "-" if load[0] is None else
+                     f"{load[0]:.1f}, {load[1]:.1f}"})
+    return pd.DataFrame(rows)
+
+
+def ratio_value(rec: dict | None, mode: str | None = None) -> float | None:
+    """Ours over torchvision in ``mode`` (median of the per-round ratios), or best against best."""
+    if rec is None:
+        return None
+    summary = rec["sections"].get("model", {}).get("summary", {})
+    return summary.get("per_mode", {}).get(mode) if mode else summary.get("ours_best_over_torchvision_best")
+
+
+def profile_table(rec: dict, mode: str) -> pd.DataFrame:
+    """Milliseconds per step and share by part, one column pair per network, for one mode
+    (CifarNet's own mode, fp32 channels-last, beside each)."""
+    rows = rec["sections"].get("profile", {}).get("rows", [])
+    cols = {}
+    for r in rows:
+        if r["mode"] == mode or r["network"] == "cifarnet":
+            label = f"{r['network']} ({r['mode']}, batch {r['batch_size']})"
+            cols[label] = {p["part"]: p for p in r["parts"]}
+            cols[label]["total"] = {"ms": r["step_ms"], "percent": 100.0}
+    parts = list(dict.fromkeys(p for c in cols.values() for p in c))
+    parts = [p for p in parts if p != "total"] + ["total"]
+    table = pd.DataFrame({"part": parts})
+    for label, by_part in cols.items():
+        table[f"{label} ms"] = [by_part.get(p, {}).get("ms") for p in parts]
+        table[f"{label} %"] = [by_part.get(p, {}).get("percent") for p in parts]
+    return table
+
+
+def cifar_table(rec: dict) -> pd.DataFrame:
+    """The in-memory loop's images/s per variant, with quartiles and how much faster the default is."""
+    rows = rec["sections"].get("cifar", {}).get("rows", [])
+    return pd.DataFrame([{"variant": r["variant"], "images/s (median)": r["images_per_s"],
+                          "quartiles": f"{r['images_per_s_q1']:.0f}-{r['images_per_s_q3']:.0f}",
+                          "default / this": r.get("default_speedup")} for r in rows])
+
+
+def loop_table(rec: dict) -> pd.DataFrame:
+    """``train``'s epoch against the bare step, per mode, with the data wait."""
+    rows = rec["sections"].get("loop", {}).get("rows", [])
+    return pd.DataFrame([{"mode": r["mode"], "train, images/s over the epoch": r["loop_images_per_s"],
+                          "bare step, images/s": r["bare_images_per_s"], "train / bare step": r["loop_over_bare"],
+                          "data wait (% of the epoch)": r["data_wait_percent"], "rounds": r["rounds"]}
+                         for r in rows])
 
 
 def data_table(rec: dict) -> pd.DataFrame:
@@ -185,19 +264,23 @@ def plot_all_rates(results: dict[str, dict]):
 
 
 def show_machine(stem: str, rec: dict) -> None:
-    """Display one results file's training tables (rates, ratios, MFU), each captioned with its run."""
-    from IPython.display import Markdown, display
+    """Display one results file's training tables (rates with their spread, ratios, MFU), each
+    captioned with its run; tables without an index column, numbers formatted."""
+    from IPython.display import display
 
     label = run_label(stem, rec)
-    display(Markdown(f"**{label}**"))
     table = model_table(rec)
     if table.empty:
-        display(Markdown("No training measurements in this file."))
         return
-    display(table.style.format("{:,.1f}", na_rep="-").set_caption(f"Training images / s ({stem}.json)"))
+    modes = list(table.columns)
+    display(table.reset_index().style.format({m: "{:,.1f}" for m in modes}, na_rep="-").hide(axis="index")
+            .set_caption(f"Training images / s, median of the rounds ({label})"))
+    display(spread_table(rec).style.format({"images/s (median)": "{:,.1f}"}, na_rep="-").hide(axis="index")
+            .set_caption(f"Spread and load of each figure ({stem}.json)"))
     display(ratio_table(rec).style.format({"ratio": "{:.2f}x"}).hide(axis="index")
             .set_caption(f"Ours over torchvision's alexnet ({stem}.json)"))
-    display(mfu_table(rec).style.format("{:.1f}%", na_rep="-").set_caption(f"MFU ({stem}.json)"))
+    display(mfu_table(rec).reset_index().style.format({m: "{:.1f}%" for m in modes}, na_rep="-")
+            .hide(axis="index").set_caption(f"MFU ({stem}.json)"))
 
 
 def ratio_text(recs: dict[str, dict]) -> str:
