@@ -8,8 +8,8 @@
 # Steps, each guarded by its own `timeout` so one failure or overrun never loses the others; every
 # step merges its rows into the same JSON as soon as it has them (partial results survive):
 #   1. training images/s, eager modes (fp32, tf32, bf16, bf16+channels_last): torchvision's alexnet,
-#      ours (grouped towers + Triton LRN), ours_split (one conv per tower), ours_dense (block-diagonal
-#      kernels), the plain reference
+#      ours (AlexNet(fast=True): grouped towers + Triton LRN), ours_split (one conv per tower), ours_dense (block-diagonal
+#      kernels; both in alexnet/bench/variants.py), the plain reference; the models alternate round by round
 #   2. the compiled mode (bf16 + channels_last + torch.compile): torchvision's alexnet, then ours
 #   3. LRN alone: nn.LocalResponseNorm vs ours (reference, formula, hand backward, compiled, Triton)
 #   4. data pipeline: uint8 store -> GPU and batched nvJPEG decoding, with crops/flips/PCA on the GPU

@@ -214,7 +214,7 @@ def _time_steps(step: Callable[[], None], device: torch.device, steps: int) -> f
 
 #: Defaults per device type: batch, steps per round, warm-up rounds, timed rounds. On the CPU one
 #: step per round, many rounds: the models alternate step by step and each figure is a median.
-DEFAULTS = {"cuda": dict(batch_size=256, steps=20, warmup=5, repeats=3),
+DEFAULTS = {"cuda": dict(batch_size=256, steps=20, warmup=1, repeats=3),
             "cpu": dict(batch_size=32, steps=1, warmup=5, repeats=20)}
 #: The CPU modes ``bench model`` measures unless told (the others are slower, or compile for minutes).
 CPU_DEFAULT_MODES = ("fp32", "bf16_cl")

@@ -179,17 +179,19 @@ def ratio_value(rec: dict | None, mode: str | None = None) -> float | None:
 
 
 def profile_table(rec: dict, mode: str) -> pd.DataFrame:
-    """Milliseconds per step and share by part, one column pair per network, for one mode
-    (CifarNet's own mode, fp32 channels-last, beside each)."""
+    """Milliseconds per step and share by part (in :data:`alexnet.bench.profile.CATEGORIES` order),
+    one column pair per network, for one mode; CifarNet in its own loop's mode beside them."""
+    from ..bench.profile import CATEGORIES
+
     rows = rec["sections"].get("profile", {}).get("rows", [])
     cols = {}
     for r in rows:
         if r["mode"] == mode or r["network"] == "cifarnet":
-            label = f"{r['network']} ({r['mode']}, batch {r['batch_size']})"
+            label = r["network"] if r["network"] != "cifarnet" else f"cifarnet ({r['mode']})"
             cols[label] = {p["part"]: p for p in r["parts"]}
             cols[label]["total"] = {"ms": r["step_ms"], "percent": 100.0}
-    parts = list(dict.fromkeys(p for c in cols.values() for p in c))
-    parts = [p for p in parts if p != "total"] + ["total"]
+    seen = {p for c in cols.values() for p in c}
+    parts = [c for c in CATEGORIES if c in seen] + ["total"]
     table = pd.DataFrame({"part": parts})
     for label, by_part in cols.items():
         table[f"{label} ms"] = [by_part.get(p, {}).get("ms") for p in parts]

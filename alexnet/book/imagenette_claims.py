@@ -12,7 +12,8 @@ from ..experiments.result import ExperimentResult, Verdict
 from .formatting import duration, pct, points
 from .results import status
 
-__all__ = ["ARMS", "claim_values", "arms_table", "runs_table", "ensemble_table", "colour_table"]
+__all__ = ["ARMS", "claim_values", "ensemble_values", "colour_values", "arms_table", "runs_table", "ensemble_table",
+           "colour_table", "provenance"]
 
 #: Each claim's two arms: (findings key, label), the baseline first.
 ARMS = {
@@ -21,21 +22,47 @@ ARMS = {
 }
 
 
-def claim_values(r: ExperimentResult | None, prefix: str) -> dict[str, Any]:
-    """Glue values of a paired claim: status, runs, the verdict and the 95% interval of the top-1 and
-    top-5 improvements (one centre patch), in points, with the half-width; "not run" when absent."""
-    out: dict[str, Any] = {f"{prefix}_status": status(r)}
-    verdicts: list[tuple[str, Verdict | None]] = [("top1", r.claim if r else None),
-                                                   ("top5", r.verdict_of("top5") if r else None)]
-    for k, v in verdicts:
+def claim_values(r: ExperimentResult | None, prefix: str, paper: dict[str, float] | None = None) -> dict[str, Any]:
+    """Glue values of a paired claim: status, seeds, and for top-1 and top-5 error (one centre patch) the
+    mean improvement, its 95% interval and half-width in points, the paper's effect (``paper``, used
+    when there is no result yet) and the verdict; "not run" where nothing is committed."""
+    out: dict[str, Any] = {f"{prefix}_status": status(r), f"{prefix}_seeds": str(r.claim.improvement["n"]) if r else "0"}
+    for k in ("top1", "top5"):
+        v = (r.claim if k == "top1" else r.verdict_of("top5")) if r is not None else None
+        effect = v.paper_effect if v is not None and v.paper_effect is not None else (paper or {}).get(f"{k}_error")
         iv = v.interval if v is not None else None
         out[f"{prefix}_{k}_verdict"] = v.verdict if v is not None and r.progress.complete else status(r)
         out[f"{prefix}_{k}_mean"] = points(v.improvement["mean"]) if v is not None and v.improvement["n"] else "not run"
-        out[f"{prefix}_{k}_interval"] = (f"{points(iv[0])} to {points(iv[1])}" if iv else "no interval")
-        out[f"{prefix}_{k}_half"] = points(v.half_width, sign=False) if v is not None and v.half_width is not None else "n/a"
-        out[f"{prefix}_{k}_paper"] = points(v.paper_effect, sign=False) if v is not None and v.paper_effect is not None else "n/a"
-    out[f"{prefix}_seeds"] = str(r.claim.improvement["n"]) if r else "0"
+        out[f"{prefix}_{k}_interval"] = f"{points(iv[0])} to {points(iv[1])}" if iv else "no interval"
+        out[f"{prefix}_{k}_half"] = points(v.half_width, sign=False) if v is not None and v.half_width is not None \
+            else "n/a"
+        out[f"{prefix}_{k}_paper"] = points(effect, sign=False) if effect is not None else "n/a"
     return out
+
+
+def ensemble_values(r: ExperimentResult | None) -> dict[str, Any]:
+    """Glue values of Table 2's row at our scale: status, networks, one network's mean top-1 error (one
+    patch, over the seeds), the ensemble's, and the verdict on each member minus the ensemble."""
+    if r is None:
+        return {"ens_status": "not run", "ens_members": "0", "ens_single": "not run", "ens_all": "not run",
+                "ens_gain": "not run", "ens_interval": "no interval", "ens_verdict": "not run"}
+    whole = r.findings["ensembles"]["centre"]["all"]
+    single = r.findings["summary"]["centre_top1_error"]
+    iv = r.claim.interval
+    return {"ens_status": status(r), "ens_members": str(r.findings["members"]),
+            "ens_single": f"{pct(single['mean'])} ± {points(single['std'], sign=False)}" if single["n"] else "not run",
+            "ens_all": pct(whole["top1_error"]) if whole else "not run",
+            "ens_gain": points(r.claim.improvement["mean"]) if r.claim.improvement["n"] else "not run",
+            "ens_interval": f"{points(iv[0])} to {points(iv[1])}" if iv else "no interval",
+            "ens_verdict": r.verdict if r.progress.complete else status(r)}
+
+
+def colour_values(r: ExperimentResult | None) -> dict[str, Any]:
+    """Glue values of Figure 3 in every run: runs tested, runs whose towers differ at p < 0.01, verdict."""
+    if r is None:
+        return {"colour_runs": "0", "colour_held": "0", "colour_verdict": "not run", "colour_status": "not run"}
+    return {"colour_runs": str(len(r.findings["runs"])), "colour_held": str(r.findings["held"]),
+            "colour_verdict": r.verdict if r.progress.complete else status(r), "colour_status": status(r)}
 
 
 def arms_table(r: ExperimentResult | None, name: str) -> pd.DataFrame:
@@ -92,3 +119,10 @@ def colour_table(r: ExperimentResult | None) -> pd.DataFrame:
         rows.append({"seed": run["seed"], "tower 1": f"{t1['mean']:.2f}", "tower 2": f"{t2['mean']:.2f}",
                      "colour-specific tower": run["colour_specific_tower"], "p": f"{run['p_value']:.4f}"})
     return pd.DataFrame(rows, columns=["seed", "tower 1", "tower 2", "colour-specific tower", "p"])
+
+
+def provenance(r: ExperimentResult | None) -> str:
+    """The provenance line under a result, or the plain statement that it has not been run."""
+    from .results import provenance_line
+
+    return provenance_line(r) if r is not None else "*Not run yet: no committed result.*"

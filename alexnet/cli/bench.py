@@ -54,7 +54,7 @@ def _add_subcommands(p: argparse.ArgumentParser) -> None:
             q.add_argument("--compile-models", default=None, help="models to compile in *_compile modes (default all)")
             q.add_argument("--batch-size", type=int, default=None, help="default 256 on a GPU, 32 on a CPU")
             q.add_argument("--steps", type=int, default=None, help="steps per round (GPU 20, CPU 1)")
-            q.add_argument("--warmup", type=int, default=None, help="untimed rounds first (GPU 5, CPU 5)")
+            q.add_argument("--warmup", type=int, default=None, help="untimed rounds first (GPU 1, CPU 5)")
             q.add_argument("--repeats", type=int, default=None,
                            help="timed rounds, the models alternating (GPU 3, CPU 20); each figure is their median")
         if name in ("profile", "loop"):
