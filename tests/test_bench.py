@@ -51,8 +51,9 @@ def test_bench_model_tiny_rows_mfu_and_ratios():
     for r in rows.values():
         assert r["images_per_s"] > 0 and len(r["images_per_s_all"]) == 2 and 0 < r["mfu"] < 1
         assert r["flops_per_image"] > 1e9
-    ratio = res["summary"]["per_mode"]["fp32"]
-    assert ratio == pytest.approx(rows["ours"]["images_per_s"] / rows["torchvision"]["images_per_s"], rel=1e-2)
+    ratio = res["summary"]["per_mode"]["fp32"]  # the median of the per-round ratios, inside their quartiles
+    spread = res["summary"]["per_mode_spread"]["fp32"]
+    assert spread["q1"] <= ratio <= spread["q3"] and spread["model"] == "ours"
     floor = res["summary"]["arithmetic_floor"]["ours"]
     assert floor["max_images_per_s"] == pytest.approx(res["peak_flops"]["fp32"] / rows["ours"]["flops_per_image"],
                                                       rel=1e-2)
