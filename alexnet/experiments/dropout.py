@@ -38,7 +38,7 @@ PROFILES = {
                      "8 epochs in batches of 32, standardised inputs, 2 seeds: a check that the code runs, not the "
                      "paper's setting")),
     "full": dict(train_per_class=None, test_per_class=None, seeds=5, widths=[32, 32, 64], hidden=[512, 512], p=0.5,
-                 epochs=15.0, lr=None, lr_grid=[0.001, 0.002, 0.004, 0.008], grid_epochs=5.0, weight_decay=0.0,
+                 epochs=15.0, lr=None, lr_grid=[0.001, 0.002, 0.004, 0.008, 0.016], grid_epochs=5.0, weight_decay=0.0,
                  crop=None, lr_drop_at=None, batch_size=128, train_eval_size=10000, init="paper", input_norm="centre",
                  note=("full profile: all 50,000 CIFAR-10 training images without augmentation or weight decay (so "
                        "that overfitting shows), the paper's inputs (the mean image subtracted from raw pixel values) "

@@ -33,7 +33,8 @@ from ..data.cache import cache_dir
 from .common import summarise, verdict
 from .records import Records
 
-__all__ = ["FolderData", "load_data", "baseline_runs", "paired_runs", "paired_errors", "ensemble_errors", "summary",
+__all__ = ["FolderData", "load_data", "baseline_runs", "paired_runs", "paired_errors", "paired_claim", "ensemble_errors",
+           "summary",
            "results_root",
            "SHARED", "PROFILES", "CHECKS"]
 
@@ -234,6 +235,19 @@ def paired_errors(base: list[dict], other: list[dict], claim: str, what: str, pa
         out[k] = verdict(diffs, claim, f"{what} ({k[:4].replace('top', 'top-')} error, {view.replace('_', ' ')})",
                          min_effect=3.0 / n_test, paper_effect=paper.get(k))
     return out
+
+
+def paired_claim(variant: str, switch: dict, arms: tuple[str, str], what: str, claim: str, paper: dict[str, float],
+                 s: dict, data: FolderData, device: torch.device, records: Records) -> dict[str, Any]:
+    """A with/without claim on Imagenette: the baseline and ``variant`` (the preset changed by ``switch``)
+    for each seed, the verdicts on top-1 (the main one) and top-5 error with one patch and with ten,
+    each arm's summary and runs under ``arms`` (the baseline's name first)."""
+    base, other = paired_runs(variant, switch, s, data, device, records)
+    centre = paired_errors(base, other, claim, what, paper, data.test_images)
+    ten = paired_errors(base, other, claim, what, paper, data.test_images, view="ten_crop")
+    return {**centre["top1_error"], "top5": centre["top5_error"], "ten_crop": ten,
+            "summary": {arms[0]: summary(base), arms[1]: summary(other)},
+            "runs": {arms[0]: base, arms[1]: other}, "shared_baseline": SHARED}
 
 
 def ensemble_errors(runs: list[dict], results: Path, view: str = "centre") -> dict[str, Any]:

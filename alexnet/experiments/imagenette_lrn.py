@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .imagenette import CHECKS, PROFILES, SHARED, FolderData, load_data, paired_errors, paired_runs, summary
+from .imagenette import CHECKS, PROFILES, FolderData, load_data, paired_claim
 from .records import Records
 
 __all__ = ["NAME", "SECTION", "PAPER_CLAIM", "PAPER_EFFECT", "PROFILES", "CHECKS", "load_data", "compute"]
@@ -23,10 +23,5 @@ VGG = {"without": {"top1_error": 0.296, "top5_error": 0.104}, "with": {"top1_err
 
 def compute(s: dict, data: FolderData, device: torch.device, records: Records, progress: bool = False) -> dict:
     """Train the net with and without LRN for each seed; the main verdict is on top-1 error, one patch."""
-    with_lrn, without = paired_runs("no_lrn", {"lrn": False}, s, data, device, records)
-    what = "error without LRN minus error with LRN"
-    centre = paired_errors(with_lrn, without, PAPER_CLAIM, what, PAPER_EFFECT, data.test_images)
-    ten = paired_errors(with_lrn, without, PAPER_CLAIM, what, PAPER_EFFECT, data.test_images, view="ten_crop")
-    return {**centre["top1_error"], "top5": centre["top5_error"], "ten_crop": ten, "vgg": VGG,
-            "summary": {"with_lrn": summary(with_lrn), "without_lrn": summary(without)},
-            "runs": {"with_lrn": with_lrn, "without_lrn": without}, "shared_baseline": SHARED}
+    return {**paired_claim("no_lrn", {"lrn": False}, ("with_lrn", "without_lrn"), "error without LRN minus error with LRN",
+                           PAPER_CLAIM, PAPER_EFFECT, s, data, device, records), "vgg": VGG}

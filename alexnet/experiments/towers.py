@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .imagenette import CHECKS, PROFILES, SHARED, FolderData, load_data, paired_errors, paired_runs, summary
+from .imagenette import CHECKS, PROFILES, FolderData, load_data, paired_claim
 from .records import Records
 
 __all__ = ["NAME", "SECTION", "PAPER_CLAIM", "PAPER_EFFECT", "PROFILES", "CHECKS", "load_data", "compute"]
@@ -25,10 +25,6 @@ PAPER_EFFECT = {"top1_error": 0.017, "top5_error": 0.012}
 
 def compute(s: dict, data: FolderData, device: torch.device, records: Records, progress: bool = False) -> dict:
     """Train both nets for each seed; the main verdict is on top-1 error with one centre patch."""
-    two, one = paired_runs("one_tower", {"towers": 1}, s, data, device, records)
-    what = "error of the one-tower net minus that of the two-tower net"
-    centre = paired_errors(two, one, PAPER_CLAIM, what, PAPER_EFFECT, data.test_images)
-    ten = paired_errors(two, one, PAPER_CLAIM, what, PAPER_EFFECT, data.test_images, view="ten_crop")
-    return {**centre["top1_error"], "top5": centre["top5_error"], "ten_crop": ten, "paper_effect_top5": PAPER_EFFECT["top5_error"],
-            "summary": {"two_towers": summary(two), "one_tower": summary(one)},
-            "runs": {"two_towers": two, "one_tower": one}, "shared_baseline": SHARED}
+    return paired_claim("one_tower", {"towers": 1}, ("two_towers", "one_tower"),
+                        "error of the one-tower net minus that of the two-tower net", PAPER_CLAIM, PAPER_EFFECT,
+                        s, data, device, records)
