@@ -338,6 +338,7 @@ class _Trainer:
             if (out / "last.pt").exists() or (out / "metrics.jsonl").exists():
                 raise AlexNetError(f"run folder {out} already holds a run; pass --resume to continue it "
                                    "or choose another --out")
+            dist_utils.barrier(self.info)  # every process has looked before the main one writes there
             return None
         if saved_cfg.exists():
             try:
