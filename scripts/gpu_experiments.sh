@@ -63,7 +63,7 @@ run_one() {  # name, hard timeout (s)
 
 # Decode CIFAR-10 once (16 processes) into the tensor cache the experiments read.
 [ "$SMOKE" = 1 ] || timeout -k 5 90 $PY -c "
-from alexnet.experiments.tensors import load_cifar10
+from alexnet.data.tensors import load_cifar10
 import time; t = time.time(); d = load_cifar10('${PACK:-}' or None, train_per_class=None, test_per_class=None)
 print(d.description, f'({time.time() - t:.1f} s)')" || echo "== data warm-up failed (the experiments will say why)"
 

@@ -15,9 +15,8 @@ from alexnet.errors import AlexNetError
 from alexnet.experiments import EXPERIMENTS, run
 from alexnet.experiments.common import summarise, verdict
 from alexnet.experiments.in_memory import InMemoryConfig, fit_in_memory
-from alexnet.experiments.tensors import (
-    TensorData, centre_crop, load_cifar10, load_folder_tensors, pca_lighting, random_crop_flip, rgb_pca,
-)
+from alexnet.data.augment import centre_crop, random_crop_flip, random_lighting
+from alexnet.data.tensors import TensorData, load_cifar10, load_folder_tensors, rgb_pca
 from alexnet.small_nets import CifarNet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +100,7 @@ def test_rgb_pca_and_lighting_follow_section_4_1():
     cov = torch.cov(x.permute(0, 2, 3, 1).reshape(-1, 3).double().T / 255).float()
     torch.testing.assert_close(vecs @ torch.diag(vals) @ vecs.T, cov, atol=1e-5, rtol=1e-4)
     img = x.float()
-    out = pca_lighting(img, vals, vecs, 0.1, torch.Generator().manual_seed(1))
+    out = random_lighting(img, vals, vecs, 0.1, torch.Generator().manual_seed(1))
     shift = out - img
     assert torch.allclose(shift, shift[:, :, :1, :1].expand_as(shift), atol=1e-3)  # one shift per image, every pixel
     assert shift.abs().max() > 0 and not torch.allclose(shift[0], shift[1])

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -33,9 +32,9 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import AlexNetError
+from ..files import atomic_write
 from ..provenance import cpu_model, load_average, record, usable_cores
 from . import variants
-from .variants import MODELS
 from .timing import interleaved_times, ratio_of_rounds, rate_row
 
 __all__ = ["MODES", "CPU_MODES", "CPU_DEFAULT_MODES", "parse_mode", "device_info", "measure_peak", "flops_per_image", "bench_model",
@@ -564,10 +563,7 @@ class Recorder:
     def write(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.data, indent=2) + "\n")
-        tmp.replace(self.path)
+        atomic_write(self.path, json.dumps(self.data, indent=2) + "\n")
 
 
 def _csv(text: str | None) -> tuple[str, ...] | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..experiments.result import ExperimentResult, Verdict
+from ..experiments.result import ExperimentResult
 from .formatting import duration, pct, points
 from .results import status
 

@@ -41,14 +41,14 @@ def lighting_figure(images, eigval, eigvec, sigmas=(0.1, 0.5), draws: int = 7, s
     """``draws`` PCA-lighting draws of one image (uint8 ``(3, H, W)``) per sigma, beside the original."""
     import torch
 
-    from ..experiments.tensors import pca_lighting
+    from ..data.augment import random_lighting
 
     img = torch.as_tensor(images).float()[None].repeat(draws, 1, 1, 1)
     ev = torch.as_tensor(np.asarray(eigval), dtype=torch.float32)
     evec = torch.as_tensor(np.asarray(eigvec), dtype=torch.float32)
     fig, axes = plt.subplots(len(sigmas), draws + 1, figsize=(PAGE_INCHES, 1.15 * len(sigmas) + 0.3))
     for row, sigma in enumerate(sigmas):
-        lit = pca_lighting(img, ev, evec, sigma, torch.Generator().manual_seed(seed))
+        lit = random_lighting(img, ev, evec, sigma, torch.Generator().manual_seed(seed))
         for col, (ax, im) in enumerate(zip(axes[row], [img[0], *lit])):
             ax.imshow(im.clamp(0, 255).permute(1, 2, 0).numpy().astype("uint8"))
             ax.set_xticks([]), ax.set_yticks([])

@@ -14,6 +14,7 @@ numbers (Sections 3-7, Tables 1 and 2) and which file answers which claim.
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 from dataclasses import dataclass
@@ -55,33 +56,15 @@ class Row:
         return "; ".join(parts) if parts else "-"
 
 
-#: The paper's claims that a committed ``ExperimentResult`` answers: experiment name -> (claim,
-#: section, the paper's number, chapter). The CIFAR-10 ones exist; the others are to come.
-CLAIMS: dict[str, tuple[str, str, str, str]] = {
-    "relu_tanh": ("ReLU trains faster than tanh", "3.1, Fig. 1",
-                  "6x fewer epochs to 25% training error (CIFAR-10)", "notebooks/03_1_relu"),
-    "towers": ("two towers beat one with half the kernels", "3.2",
-               "top-1 / top-5 error 1.7 / 1.2 points lower", "notebooks/03_architecture"),
-    "imagenette_lrn": ("LRN helps (ImageNet)", "3.3", "top-1 / top-5 error 1.4 / 1.2 points lower",
-                       "notebooks/03_3_lrn"),
-    "lrn": ("LRN helps (CIFAR-10)", "3.3", "test error 13% → 11% (2 points lower)", "notebooks/03_3_lrn"),
-    "pooling": ("overlapping pooling helps (CIFAR-10)", "3.4", "top-1 / top-5 error 0.4 / 0.3 points lower (ILSVRC)",
-                "notebooks/03_4_pooling"),
-    "imagenette_pooling": ("overlapping pooling helps (ImageNet)", "3.4", "top-1 / top-5 error 0.4 / 0.3 points lower",
-                           "notebooks/03_4_pooling"),
-    "pca_lighting": ("PCA lighting helps (CIFAR-10)", "4.1", "top-1 error over 1 point lower (ILSVRC)",
-                     "notebooks/04_1_pca_ablation"),
-    "imagenette_pca": ("PCA lighting helps (ImageNet)", "4.1", "top-1 error over 1 point lower",
-                       "notebooks/04_1_pca_ablation"),
-    "dropout": ("dropout reduces overfitting", "4.2", "\"substantial overfitting\" without; about 2x the iterations",
-                "notebooks/04_2_dropout"),
-    "ensemble": ("ensembles", "6, Table 2", "1 CNN 40.7% → 5 CNNs 38.1% top-1 (ILSVRC-2012 val)",
-                 "notebooks/06_results"),
-    "depth": ("depth matters", "7", "removing any middle conv layer: about 2 points top-1",
-              "notebooks/03_architecture"),
-    "tower_colour": ("towers specialise, in every run", "6.1, Fig. 3",
-                     "GPU 1 colour-agnostic, GPU 2 colour-specific, every run", "notebooks/06_1_qualitative"),
-}
+def _claims() -> dict[str, tuple[str, str, str, str]]:
+    """The paper's claims that a committed ``ExperimentResult`` answers, one row each in ``claims.csv``
+    beside this module: experiment name -> (claim, section, the paper's number, chapter)."""
+    with open(Path(__file__).with_name("claims.csv"), newline="", encoding="utf-8") as f:
+        return {r["experiment"]: (r["claim"], r["section"], r["paper"], r["chapter"]) for r in csv.DictReader(f)}
+
+
+#: The paper's claims that an experiment answers (``claims.csv``). The CIFAR-10 ones exist; the others are to come.
+CLAIMS = _claims()
 #: The scorecard's order: the paper's.
 ORDER = ("relu_tanh", "towers", "imagenette_lrn", "lrn", "pooling", "imagenette_pooling", "pca_lighting",
          "imagenette_pca", "dropout", "ten_patches", "single_net", "ensemble", "depth", "colour", "tower_colour",

@@ -17,9 +17,10 @@ import torch
 
 from ..bench.data import default_root, machine_info, pipeline_rate
 from ..bench.model import (
-    CPU_DEFAULT_MODES, CPU_MODES, MODELS, MODES, Recorder, _csv, bench_data, bench_lrn, bench_model, device_name, parse_mode,
+    CPU_DEFAULT_MODES, CPU_MODES, MODES, Recorder, _csv, bench_data, bench_lrn, bench_model, device_name, parse_mode,
     print_model_table,
 )
+from ..bench.variants import MODELS
 from ..errors import AlexNetError
 from ..provenance import ROOT, record, resolve_device
 

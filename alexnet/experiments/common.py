@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 import torch
 
+from ..files import atomic_write
 from ..profiles import resolve
 from ..provenance import ROOT, record, resolve_device
 from .records import Records, records_path
@@ -206,9 +206,7 @@ def _shown(root: Any) -> str | None:
 
 def _write_json(path: Path, payload: dict) -> None:
     """Write ``payload`` to ``path`` atomically (a kill never leaves half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, default=_jsonable) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(payload, indent=1, default=_jsonable) + "\n")
 
 
 def _jsonable(obj: Any) -> Any:

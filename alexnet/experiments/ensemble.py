@@ -14,7 +14,6 @@ from .imagenette import (CHECKS, PROFILES, SHARED, FolderData, baseline_runs, en
                          results_root, summary)
 from .records import Records
 
-__all__ = ["NAME", "SECTION", "PAPER_CLAIM", "PAPER", "PROFILES", "CHECKS", "load_data", "compute"]
 
 NAME = "ensemble"
 SECTION = "6"

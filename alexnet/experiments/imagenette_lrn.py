@@ -11,7 +11,6 @@ import torch
 from .imagenette import CHECKS, PROFILES, FolderData, load_data, paired_claim
 from .records import Records
 
-__all__ = ["NAME", "SECTION", "PAPER_CLAIM", "PAPER_EFFECT", "PROFILES", "CHECKS", "load_data", "compute"]
 
 NAME = "imagenette_lrn"
 SECTION = "3.3"

@@ -3,7 +3,7 @@
 Both variants train with random crops and mirrors (the first form of augmentation of Section 4.1);
 one adds ``[p1 p2 p3][a1 l1, a2 l2, a3 l3]^T`` to every pixel, with ``a_i ~ N(0, 0.1)`` drawn once
 per image each time it is used, where ``p_i, l_i`` are the eigenvectors and eigenvalues of the
-3x3 covariance of the training set's RGB values (:func:`alexnet.experiments.tensors.rgb_pca`,
+3x3 covariance of the training set's RGB values (:func:`alexnet.data.tensors.rgb_pca`,
 pixels in 0..255). Regime: that of :mod:`.lrn` (the four-layer net with LRN and overlapping pooling
 on raw centred pixels), whose baseline (no PCA lighting) is shared with the LRN and pooling ablations.
 """

@@ -15,7 +15,6 @@ from .common import summarise
 from .imagenette import CHECKS, PROFILES, SHARED, FolderData, baseline_runs, load_data
 from .records import Records
 
-__all__ = ["NAME", "SECTION", "PAPER_CLAIM", "LEVEL", "PROFILES", "CHECKS", "load_data", "compute"]
 
 NAME = "tower_colour"
 SECTION = "6.1"

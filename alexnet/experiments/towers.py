@@ -14,7 +14,6 @@ import torch
 from .imagenette import CHECKS, PROFILES, FolderData, load_data, paired_claim
 from .records import Records
 
-__all__ = ["NAME", "SECTION", "PAPER_CLAIM", "PAPER_EFFECT", "PROFILES", "CHECKS", "load_data", "compute"]
 
 NAME = "towers"
 SECTION = "3.2"
