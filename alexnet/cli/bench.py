@@ -79,6 +79,9 @@ def _add_subcommands(p: argparse.ArgumentParser) -> None:
             q.add_argument("--lrn-reps", type=int, default=None)
             q.add_argument("--lrn-impls", default=None,
                            help="comma-separated: nn.LocalResponseNorm and alexnet.layers.LRN_IMPLS (default all)")
+            q.add_argument("--lrn-dtypes", default=None,
+                           help="comma-separated from float32, bfloat16, float16 (default float32 on a CPU, "
+                                "float32,bfloat16 on a GPU)")
         if name in ("data", "all"):
             q.add_argument("--images", type=int, default=None, help="images written for the store (GPU 4096, CPU 256)")
             q.add_argument("--data-batches", type=int, default=None)
@@ -134,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
         shape = tuple(int(v) for v in args.lrn_shape.split(",")) if args.lrn_shape else None
         if shape is not None and len(shape) != 4:
             raise AlexNetError(f"--lrn-shape must be N,C,H,W, got {args.lrn_shape!r}")
+        dtypes = _csv(args.lrn_dtypes)
+        for name in dtypes or ():
+            if name not in ("float32", "bfloat16", "float16"):
+                raise AlexNetError(f"--lrn-dtypes: {name!r} is not one of float32, bfloat16, float16")
         lrn_rows: list[dict] = []
 
         def keep_lrn(row: dict) -> None:
@@ -141,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             rec.put("lrn", {"rows": list(lrn_rows), "shape": list(row["shape"]), "complete": False})
 
         rec.put("lrn", dict(bench_lrn(device, shape=shape, reps=args.lrn_reps, impls=_csv(args.lrn_impls),
-                                      on_row=keep_lrn), complete=True))
+                                      dtypes=dtypes, on_row=keep_lrn), complete=True))
     if what in ("data", "all"):
         rec.put("data", bench_data(device, images=args.images, batch_size=args.data_batch_size,
                                    batches=args.data_batches, workers=args.workers,
