@@ -84,8 +84,8 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
     8x faster than the reference) for large dense float32 tensors (contiguous or channels-last)
     when a C++ compiler is present, else the formula with its hand-written backward
     (``"hand_backward"``, 2-4x faster than the reference), which in bfloat16 and float16 also
-    beats the compiled loop (``bench lrn``: 1.5-2.5x at AlexNet's conv1 and conv2 sizes on the
-    2-core AMD EPYC); the plain formula (``"formula"``) inside ``torch.compile``, which fuses it
+    beats the compiled loop (``bench lrn --lrn-dtypes bfloat16``: 1.9x in both layouts at conv1's
+    output, ``results/bench/cpu-lrn-dtypes.json``); the plain formula (``"formula"``) inside ``torch.compile``, which fuses it
     into the graph.
     """
     impl = canonical_lrn_impl(impl)
