@@ -301,6 +301,28 @@ def test_records_skip_finished_runs_and_drop_a_half_written_line(tmp_path):
         Records(path, {"data": "x"})
 
 
+def test_records_skip_a_run_another_process_trains_and_wait_for_it(tmp_path):
+    import fcntl
+    import threading
+
+    from alexnet.experiments.records import Records
+
+    path = tmp_path / "r.records.jsonl"
+    Records(path, {"data": "x"}).run({"seed": 0}, lambda: {"v": 0})
+    rec = Records(path, {"data": "x"})
+    holder = open(rec.lock_path({"seed": 1}), "a")  # another process is training seed 1
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    assert rec.run({"seed": 0}, lambda: {"v": "twice"}) == {"v": 0}
+    assert rec.run({"seed": 1}, lambda: {"v": "twice"}) is None and rec.skipped == 1  # skipped, not trained
+    assert rec.run({"seed": 2}, lambda: {"v": 2}) == {"v": 2}  # the next run is not held up
+    rec.wait = True
+    assert rec.skipped == 0
+    threading.Timer(0.3, lambda: fcntl.flock(holder, fcntl.LOCK_UN)).start()  # it ends without finishing
+    assert rec.run({"seed": 1}, lambda: {"v": 1}) == {"v": 1}  # waited for the lock, then trained it
+    assert rec.skipped == 0 and len(Records(path, {"data": "x"})) == 3
+    holder.close()
+
+
 _KILLABLE = """
 import sys
 from alexnet.experiments import run
@@ -360,3 +382,24 @@ def test_a_killed_experiment_continues_and_ends_with_the_records_of_an_unstopped
     assert _records(recs) == _records(whole.with_name("lrn.records.jsonl"))
     full = json.loads(whole.read_text())
     assert done["summary"] == full["summary"] and done["verdict"] == full["verdict"]
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_experiment_and_train_each_run_once(no_data):
+    import os
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = no_data / "shared" / "lrn.json"
+    load_cifar10(train_per_class=6, test_per_class=3, allow_synthetic=True)  # the data made once, before both
+    script = _KILLABLE + "print('trained', run_result.progress.trained_now)\n"
+    script = script.replace('run("lrn"', 'run_result = run("lrn"')
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(out)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    trained = [int(o.split("trained")[-1]) for o in outs]
+    keys = [k for k, _ in _records(out.with_name("lrn.records.jsonl"))]
+    assert len(keys) == len(set(keys)) == 6 and sum(trained) == 6  # every run trained once, by one of them
+    done = json.loads(out.read_text())
+    assert done["progress"]["complete"] is True and done["progress"]["records"] == 6

@@ -173,7 +173,7 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
                           train_images=n_train, test_images=n_test,
                           decoded_from_cache=bool(tensors.stats.get("from_cache", False)),
                           load_seconds=round(load_seconds, 2)),
-            progress=Progress(complete=complete, **records.provenance()),
+            progress=Progress(complete=complete and not records.skipped, **records.provenance()),
             claim=Verdict.from_dict(body, exp.NAME),
             findings={k: v for k, v in body.items() if k not in (*Verdict.FIELDS, *Verdict.OPTIONAL, "paper_claim")},
             provenance=made.finished(time.perf_counter() - start), path=path)
@@ -181,7 +181,14 @@ def execute(exp: ModuleType, profile: str = "ci", *, out: str | Path | None = No
         return res
 
     records.on_new = lambda: result(complete=False)
-    return result(complete=True)
+    res = result(complete=True)
+    if records.skipped:  # runs that other processes were training: wait for them, train any they left
+        n = records.skipped
+        print(f"{exp.NAME}: waiting for {n} run{'s' if n != 1 else ''} that another process is training",
+              file=sys.stderr)
+        records.wait = True
+        res = result(complete=True)
+    return res
 
 
 def _load_data(exp: ModuleType, data: str | Path | None, settings: dict, profile: str, path: Path):

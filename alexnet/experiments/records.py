@@ -13,16 +13,29 @@ A half-written last line (a kill during the write) is cut off when the file is o
 several experiments share (the CIFAR-10 ablations' baseline) live in a :meth:`Records.sibling`
 file, trained by whichever experiment needs them first; before training a run, the file is read
 again, so a run another process finished meanwhile is not trained twice.
+
+Several processes may work through one experiment at once (one per core, each ``--threads 1``):
+a run being trained holds a lock (:func:`fcntl.flock` on a file in ``.locks/`` beside the
+records, released by the kernel when its process ends, even by a kill). Another process skips a
+locked run and goes on to the next; once it has nothing else to train it waits for the skipped
+runs (:attr:`Records.wait`), and trains any whose process died before finishing it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..provenance import utc_now
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: one process per experiment, no locks
+    fcntl = None
 
 __all__ = ["Records", "records_path"]
 
@@ -37,7 +50,9 @@ class Records:
 
     ``run(key, train)`` returns the record stored under ``key``, or calls ``train()`` and stores
     what it returns. In ``replay`` mode a missing record is not trained: ``run`` returns ``None``
-    (used to summarise a partial experiment). ``on_new()`` is called after each new record.
+    (used to summarise a partial experiment). A run another process is training now is skipped
+    (``None``, counted in :attr:`skipped`) unless :attr:`wait` is set, when ``run`` waits for it.
+    ``on_new()`` is called after each new record.
     """
 
     def __init__(self, path: Path | None, context: dict[str, Any], *, fresh: bool = False,
@@ -47,12 +62,14 @@ class Records:
         self.stamp = stamp or {}
         self.on_new = on_new
         self._replay = False
+        self._wait = False
         self._fresh = fresh
         self._siblings: dict[str, Records] = {}
         self.done: dict[str, dict] = {}
         self.meta: dict[str, dict] = {}
         self.ignored = 0
         self.new = 0
+        self.skipped_here = 0
         if path is None:
             return
         if fresh and path.exists():
@@ -71,6 +88,24 @@ class Records:
         for other in self._siblings.values():
             other.replay = value
 
+    @property
+    def wait(self) -> bool:
+        """Wait for a run another process is training (else skip it); also for the siblings.
+        Setting it starts the count of :attr:`skipped` afresh."""
+        return self._wait
+
+    @wait.setter
+    def wait(self, value: bool) -> None:
+        self._wait = value
+        self.skipped_here = 0
+        for other in self._siblings.values():
+            other.wait = value
+
+    @property
+    def skipped(self) -> int:
+        """Runs skipped because another process was training them (with the siblings')."""
+        return self.skipped_here + sum(other.skipped_here for other in self._siblings.values())
+
     def sibling(self, name: str) -> Records:
         """The records of ``name``, runs shared by several experiments, kept beside this one's
         (``results/<name>/<this file's name>``, :meth:`_sibling_path`) under the same data set and device type.
@@ -82,6 +117,7 @@ class Records:
             other = Records(path, {**self.context, "experiment": name}, fresh=self._fresh, stamp=self.stamp,
                             on_new=lambda: self.on_new() if self.on_new is not None else None)
             other.replay = self.replay
+            other.wait = self.wait
             self._siblings[name] = other
         return self._siblings[name]
 
@@ -126,11 +162,46 @@ class Records:
             return self.done[k]
         if self.replay:
             return None
-        if self.path is not None and self.path.exists():
-            self._load(self.path)  # another process may have finished it meanwhile
-            if k in self.done:
-                return self.done[k]
-        record = train()
+        with self._lock(k) as mine:
+            if self.path is not None and self.path.exists():
+                self._load(self.path)  # another process may have finished it meanwhile
+                if k in self.done:
+                    return self.done[k]
+            if not mine:
+                self.skipped_here += 1
+                return None
+            return self._store(key, k, train())
+
+    @contextmanager
+    def _lock(self, k: str) -> Iterator[bool]:
+        """Hold the lock of the run ``k`` while the body runs: yields ``False`` when another process
+        holds it (and :attr:`wait` is off), else ``True`` once this process holds it."""
+        if self.path is None or fcntl is None:
+            yield True
+            return
+        with open(self._lock_file(k), "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def lock_path(self, key: dict[str, Any]) -> Path:
+        """The file whose lock a process holds while it trains the run ``key`` (its folder is made)."""
+        return self._lock_file(_canonical(key))
+
+    def _lock_file(self, k: str) -> Path:
+        assert self.path is not None
+        folder = self.path.parent / ".locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{self.path.name}.{hashlib.sha1(k.encode()).hexdigest()[:16]}.lock"
+
+    def _store(self, key: dict[str, Any], k: str, record: dict) -> dict:
+        """Append the new ``record`` of ``key`` to the file and keep it; returns it as read back."""
         meta = {"date": utc_now(), **self.stamp}
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
