@@ -92,6 +92,10 @@ def test_glued_values_follow_the_result():
     missing = ablations.result_values("pooling", None)
     assert missing["status"] == "not run" and missing["test_verdict"] == "not run"
     assert set(missing) == set(done)  # the same keys in every case, so the page always builds
+    assert done["seeds_said"] == "The profile's 5 seeds were changed to 2 (--seeds 2)."  # the fake result's 2
+    more = _result(settings={**_result().settings, "seeds": 7})
+    assert ablations.result_values("pooling", more)["seeds_said"].endswith("to 7 to narrow the interval (--seeds 7).")
+    assert missing["seeds_said"] == "It has not been run."
 
 
 def test_dropout_values_include_the_test_time_scaling():

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..experiments import EXPERIMENTS
 from ..experiments.result import ExperimentResult, Verdict
 from .formatting import count, pct, points
 from .page import PAGE_INCHES
@@ -114,6 +115,18 @@ def _interval_values(v: Verdict | None, paper: float | None, partial: str | None
     return out
 
 
+def seeds_sentence(name: str, r: ExperimentResult | None) -> str:
+    """Whether result ``r`` ran its profile's number of seeds, as a sentence for the page."""
+    if r is None:
+        return "It has not been run."
+    default = EXPERIMENTS[name].PROFILES[r.profile]["seeds"]
+    ran = r.settings.get("seeds", default)
+    if ran == default:
+        return f"These are the profile's {default} seeds."
+    why = " to narrow the interval" if ran > default else ""
+    return f"The profile's {default} seeds were changed to {ran}{why} (--seeds {ran})."
+
+
 def result_values(name: str, r: ExperimentResult | None) -> dict[str, Any]:
     """Every value the chapter of ablation ``name`` glues into its prose, keyed without the prefix.
 
@@ -124,7 +137,7 @@ def result_values(name: str, r: ExperimentResult | None) -> dict[str, Any]:
     s = r.settings if r is not None else {}
     state = status(r)
     values: dict[str, Any] = {
-        "status": state, "seeds": s.get("seeds", "n/a"),
+        "status": state, "seeds": s.get("seeds", "n/a"), "seeds_said": seeds_sentence(name, r),
         "epochs": f"{s['epochs']:g}" if s.get("epochs") is not None else "n/a",
         "crop": s.get("crop") or "n/a",
         "train_images": f"{r.data.train_images:,}" if r else "n/a",
