@@ -96,6 +96,12 @@ def test_glued_values_follow_the_result():
     more = _result(settings={**_result().settings, "seeds": 7})
     assert ablations.result_values("pooling", more)["seeds_said"].endswith("to 7 to narrow the interval (--seeds 7).")
     assert missing["seeds_said"] == "It has not been run."
+    assert missing["length_said"] == "The length check is not compared with the paper's effect here."
+    checked = {"length_check": {"change": -0.0064, "test_error": [0.23, 0.2236], "train_error": [0.18, 0.17]}}
+    said = ablations.result_values("pooling", _result(schedule=checked))["length_said"]
+    assert said.startswith("That change is larger than the paper's 0.40 points")  # 0.64 points against 0.4
+    said = ablations.result_values("lrn", _result("lrn", schedule=checked))["length_said"]
+    assert said.startswith("That change is smaller than the paper's 2.00 points")
 
 
 def test_dropout_values_include_the_test_time_scaling():

@@ -158,9 +158,25 @@ def result_values(name: str, r: ExperimentResult | None) -> dict[str, Any]:
     for key, (_, v, paper) in found.items():
         for part, value in _interval_values(v, paper, partial).items():
             values[f"{key}_{part}"] = value
+    values["length_said"] = length_sentence(r, found.get("test", (None, None, None))[2])
     if name == "dropout":
         values.update(scaling_values(r))
     return values
+
+
+def length_sentence(r: ExperimentResult | None, paper: float | None) -> str:
+    """What the length check (the baseline trained 1.5 times as long) says beside the paper's effect
+    (points): whether its change of test error is smaller than that effect, as a sentence."""
+    length = (r.findings.get("schedule") or {}).get("length_check") if r is not None else None
+    if not length or paper is None:
+        return "The length check is not compared with the paper's effect here."
+    change, effect = abs(100 * length["change"]), points(paper / 100, sign=False)
+    if change < paper:
+        return (f"That change is smaller than the paper's {effect} points: the schedule is long enough for an "
+                "effect of that size.")
+    return (f"That change is larger than the paper's {effect} points: the baseline is past underfitting but still "
+            "improving, so an effect as small as the paper's is measured at this schedule's length only (both arms "
+            "train for the same epochs).")
 
 
 def scaling_values(r: ExperimentResult | None) -> dict[str, Any]:
