@@ -92,9 +92,9 @@ def test_glued_values_follow_the_result():
     missing = ablations.result_values("pooling", None)
     assert missing["status"] == "not run" and missing["test_verdict"] == "not run"
     assert set(missing) == set(done)  # the same keys in every case, so the page always builds
-    assert done["seeds_said"] == "The profile's 5 seeds were changed to 2 (--seeds 2)."  # the fake result's 2
+    assert done["seeds_said"] == "The profile's 5 seeds were changed to 2."  # the fake result's 2
     more = _result(settings={**_result().settings, "seeds": 7})
-    assert ablations.result_values("pooling", more)["seeds_said"].endswith("to 7 to narrow the interval (--seeds 7).")
+    assert ablations.result_values("pooling", more)["seeds_said"].endswith("to 7 to narrow the interval.")
     assert missing["seeds_said"] == "It has not been run."
     assert missing["length_said"] == "The length check is not compared with the paper's effect here."
     checked = {"length_check": {"change": -0.0064, "test_error": [0.23, 0.2236], "train_error": [0.18, 0.17]}}

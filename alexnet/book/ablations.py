@@ -124,7 +124,7 @@ def seeds_sentence(name: str, r: ExperimentResult | None) -> str:
     if ran == default:
         return f"These are the profile's {default} seeds."
     why = " to narrow the interval" if ran > default else ""
-    return f"The profile's {default} seeds were changed to {ran}{why} (--seeds {ran})."
+    return f"The profile's {default} seeds were changed to {ran}{why}."
 
 
 def result_values(name: str, r: ExperimentResult | None) -> dict[str, Any]:
