@@ -8,6 +8,7 @@ import torch
 from alexnet.bench import model as bench
 from alexnet.cli.bench import main as bench_main
 from alexnet.cli import main
+from alexnet.layers import LocalResponseNorm
 from alexnet.provenance import Provenance
 
 
@@ -127,3 +128,14 @@ def test_bench_data_says_when_the_cpu_loader_is_missing(monkeypatch, tmp_path):
 def test_standalone_entry_point_parses():
     with pytest.raises(SystemExit):
         bench_main(["--help"])
+
+
+def test_ours_without_lrn_is_a_diagnostic_that_never_counts_as_ours():
+    from alexnet.bench import variants
+
+    model = variants.build("ours_nolrn", num_classes=10)
+    assert isinstance(model.lrn, torch.nn.Identity) and isinstance(variants.build("ours", 10).lrn, LocalResponseNorm)
+    rows = [dict(model="torchvision", mode="fp32", images_per_s=100.0), dict(model="ours", mode="fp32", images_per_s=90.0),
+            dict(model="ours_nolrn", mode="fp32", images_per_s=120.0)]
+    s = bench.model_summary(rows, {"ours": 4e9, "torchvision": 4e9, "ours_nolrn": 4e9}, {"fp32": 1e12})
+    assert s["per_mode"] == {"fp32": 0.9} and s["ours_best_model"] == "ours"

@@ -7,6 +7,10 @@ device prefers them: ``ours_split``, one convolution per tower on its half of th
 ``ours_dense``, one ordinary convolution whose kernel is block-diagonal (the towers' kernels on the
 diagonal, exact zeros elsewhere: the same sums with more multiplications by zero). All compute
 the same function with the same parameters (``tests/test_fast_model.py``).
+
+``ours_nolrn`` is *not* the paper's network: ``ours`` with LRN (Section 3.3) left out, a
+diagnostic that prices LRN inside a whole training step (its difference from ``ours``, measured
+in the same interleaved rounds). It never counts as "ours" in a ratio.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from ..model import AlexNet
 __all__ = ["MODELS", "build", "split_conv", "dense_conv", "SplitTowersAlexNet", "DenseTowersAlexNet"]
 
 #: Models ``bench model`` knows: torchvision's, ours with each tower strategy, the plain reference.
-MODELS = ("torchvision", "ours", "ours_split", "ours_dense", "reference")
+MODELS = ("torchvision", "ours", "ours_split", "ours_dense", "reference", "ours_nolrn")
 
 
 def split_conv(model: nn.Module, h: torch.Tensor, name: str, padding: int) -> torch.Tensor:
@@ -70,4 +74,6 @@ def build(name: str, num_classes: int = 1000, lrn_impl: str | None = None, **kwa
         return classes[name](num_classes, fast=True, lrn_impl=lrn_impl, **kwargs)
     if name == "reference":
         return AlexNet(num_classes, lrn_impl=lrn_impl, **kwargs)
+    if name == "ours_nolrn":  # a diagnostic, not the paper's network
+        return AlexNet(num_classes, fast=True, lrn=False, **kwargs)
     raise AlexNetError(f"unknown model {name!r}; choose from {MODELS}")
