@@ -83,3 +83,12 @@ def test_profile_loop_cifar_and_spread_tables():
     assert spread["quartiles"].tolist() == ["9.0-11.0"] and spread["load before, after"].tolist() == ["1.5, 2.0"]
     assert R.section({"a": rec}, "loop")[0] == "a" and R.section({"a": rec}, "lrn") == (None, None)
     assert R.rate_runs({"a": rec}) == {"a": rec}
+
+
+def test_lrn_price_is_ours_against_ours_without_lrn_in_the_same_run():
+    rec = {"sections": {"model": {"rows": [dict(model="ours", mode="fp32", images_per_s=20.0, step_ms=1600.0),
+                                           dict(model="ours_nolrn", mode="fp32", images_per_s=22.0, step_ms=1400.0),
+                                           dict(model="torchvision", mode="fp32", images_per_s=21.0, step_ms=1500.0)]}}}
+    price = R.lrn_price(rec, "fp32")
+    assert price["ms"] == 200.0 and price["percent"] == 12.5 and price["torchvision_ms"] == 1500.0
+    assert R.lrn_price(rec, "fp32_cl") is None and R.lrn_price(None, "fp32") is None

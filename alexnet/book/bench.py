@@ -15,7 +15,8 @@ from ..provenance import Provenance
 
 __all__ = ["PERFORMANCE_PROFILES", "load_results", "machines_table", "model_table", "ratio_table", "mfu_table",
            "floor_table", "lrn_table", "data_table", "plot_rates", "plot_all_rates", "run_label", "spread_table",
-           "profile_table", "cifar_table", "loop_table", "section", "ratio_value", "rate_runs"]
+           "profile_table", "cifar_table", "loop_table", "section", "ratio_value", "rate_runs", "step_ms",
+           "lrn_price"]
 
 #: The notebook's profiles. ``live_lrn``: also time the LRN on this machine, tiny (seconds).
 PERFORMANCE_PROFILES = {
@@ -176,6 +177,24 @@ def ratio_value(rec: dict | None, mode: str | None = None) -> float | None:
         return None
     summary = rec["sections"].get("model", {}).get("summary", {})
     return summary.get("per_mode", {}).get(mode) if mode else summary.get("ours_best_over_torchvision_best")
+
+
+def step_ms(rec: dict | None, model: str, mode: str) -> float | None:
+    """Median milliseconds per training step of ``model`` in ``mode``, or None where not measured."""
+    for r in _rows(rec) if rec else []:
+        if r["model"] == model and r["mode"] == mode:
+            return r["step_ms"]
+    return None
+
+
+def lrn_price(rec: dict | None, mode: str) -> dict | None:
+    """What LRN (Section 3.3) adds to a training step: ours against ``ours_nolrn`` (the same network
+    without LRN) in the same interleaved rounds, in milliseconds and as a share of our step."""
+    ours, bare = step_ms(rec, "ours", mode), step_ms(rec, "ours_nolrn", mode)
+    if ours is None or bare is None:
+        return None
+    return {"ms": ours - bare, "percent": 100 * (ours - bare) / ours, "ours_ms": ours, "without_ms": bare,
+            "torchvision_ms": step_ms(rec, "torchvision", mode)}
 
 
 def profile_table(rec: dict, mode: str) -> pd.DataFrame:
