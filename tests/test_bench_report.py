@@ -92,3 +92,18 @@ def test_lrn_price_is_ours_against_ours_without_lrn_in_the_same_run():
     price = R.lrn_price(rec, "fp32")
     assert price["ms"] == 200.0 and price["percent"] == 12.5 and price["torchvision_ms"] == 1500.0
     assert R.lrn_price(rec, "fp32_cl") is None and R.lrn_price(None, "fp32") is None
+
+
+def test_lrn_gap_text_says_met_or_not_from_the_records():
+    from alexnet.bench.model import model_summary
+
+    def rec(ours_ms):
+        rows = [dict(model=m, mode="fp32", images_per_s=32000 / ms, step_ms=ms)
+                for m, ms in (("torchvision", 1500.0), ("ours", ours_ms), ("ours_nolrn", 1400.0))]
+        return {"sections": {"model": {"rows": rows, "summary": model_summary(rows, {}, {})}}}
+
+    slow = R.lrn_gap_text([rec(1600.0)])
+    assert "slower than" in slow and "not met" in slow and "the gap is LRN" in slow and "1.07x to 1.07x" in slow
+    assert "is not met" in slow and "is met on" in R.lrn_gap_text([rec(1450.0)])
+    assert R.lrn_gap_text([]).endswith("not run.")
+    assert R.lrn_price(rec(1600.0), "fp32")["without_over_torchvision"] == 1500.0 / 1400.0

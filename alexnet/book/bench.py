@@ -16,7 +16,7 @@ from ..provenance import Provenance
 __all__ = ["PERFORMANCE_PROFILES", "load_results", "machines_table", "model_table", "ratio_table", "mfu_table",
            "floor_table", "lrn_table", "data_table", "plot_rates", "plot_all_rates", "run_label", "spread_table",
            "profile_table", "cifar_table", "loop_table", "section", "ratio_value", "rate_runs", "step_ms",
-           "lrn_price"]
+           "lrn_price", "lrn_gap_text"]
 
 #: The notebook's profiles. ``live_lrn``: also time the LRN on this machine, tiny (seconds).
 PERFORMANCE_PROFILES = {
@@ -193,8 +193,31 @@ def lrn_price(rec: dict | None, mode: str) -> dict | None:
     ours, bare = step_ms(rec, "ours", mode), step_ms(rec, "ours_nolrn", mode)
     if ours is None or bare is None:
         return None
+    tv = step_ms(rec, "torchvision", mode)
     return {"ms": ours - bare, "percent": 100 * (ours - bare) / ours, "ours_ms": ours, "without_ms": bare,
-            "torchvision_ms": step_ms(rec, "torchvision", mode)}
+            "torchvision_ms": tv, "without_over_torchvision": tv / bare if tv is not None else None}
+
+
+def lrn_gap_text(recs: list[dict], modes: tuple[str, ...] = ("fp32", "fp32_cl")) -> str:
+    """Whether ours is at least as fast as torchvision's in ``modes`` of every run in ``recs``, and
+    whether our network without LRN is (fp32): the chapter's sentence, from the records only."""
+    ratios = [x for r in recs for m in modes if (x := ratio_value(r, m)) is not None]
+    if not ratios:
+        return "These runs are not in the results folder: not run."
+    met = min(ratios) >= 1.0
+    said = (f"On an idle machine the faithful network is {'at least as fast as' if met else 'slower than'} "
+            f"torchvision's alexnet in every mode of every run ({min(ratios):.2f}x to {max(ratios):.2f}x), so the "
+            f"goal of at least 1.0x is {'met' if met else 'not met'} on this CPU.")
+    without = [p["without_over_torchvision"] for r in recs if (p := lrn_price(r, "fp32"))
+               and p["without_over_torchvision"] is not None]
+    if not without:
+        return said
+    said += (f" Without LRN the same network runs at {min(without):.2f}x to {max(without):.2f}x torchvision's fp32 "
+             "rate, so ")
+    if min(without) >= 0.98:
+        return said + ("the gap is LRN (its passes over conv1's and conv2's outputs, forward and backward), not the "
+                       "grouped convolutions, the wider layers or the paper's SGD.")
+    return said + "LRN is not the whole gap."
 
 
 def profile_table(rec: dict, mode: str) -> pd.DataFrame:
