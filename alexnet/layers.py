@@ -6,8 +6,9 @@
 * :func:`lrn` -- the same LRN through a chosen implementation (:data:`LRN_IMPLS`): the
   reference above (torch's own ``local_response_norm``), the formula as plain tensor ops
   (``"formula"``, differentiated by autograd, fused by ``torch.compile``), the formula with a
-  hand-written backward (``"hand_backward"``, eager; ``"compiled"``, each direction compiled: the
-  CPU's fast path), or the fused Triton kernels of :mod:`alexnet.kernels.lrn_triton`; with the
+  hand-written backward (``"hand_backward"``, eager; ``"compiled"``, each direction compiled), one
+  C++ loop each way (``"cpp"``, :mod:`alexnet.kernels.lrn_cpu`: the CPU's fast path), or the fused
+  Triton kernels of :mod:`alexnet.kernels.lrn_triton`; with the
   towers side by side along the channels (``groups``) and the preceding ReLU fused (``relu``).
 """
 from __future__ import annotations
@@ -23,8 +24,9 @@ __all__ = ["LocalResponseNorm", "PaperDropout", "local_response_norm", "lrn", "r
 #: ``reference``: ``torch.nn.functional.local_response_norm`` (alpha times the window size), per
 #: tower; ``formula``: the sum of shifted squares as tensor ops, autograd's backward;
 #: ``hand_backward``: the same with a hand-written backward; ``compiled``: that, each direction one
-#: ``torch.compile``d loop; ``triton``: fused GPU kernels; ``auto``: the fastest for the tensor.
-LRN_IMPLS = ("reference", "formula", "hand_backward", "compiled", "triton", "auto")
+#: ``torch.compile``d loop; ``cpp``: one C++ loop each way on the CPU (built on first use);
+#: ``triton``: fused GPU kernels; ``auto``: the fastest for the tensor.
+LRN_IMPLS = ("reference", "formula", "hand_backward", "compiled", "cpp", "triton", "auto")
 #: Former names, still accepted (deprecated): ``"torch"`` was the hand-written backward, which is
 #: not torch's LRN (``"reference"`` is).
 DEPRECATED_LRN_IMPLS = {"torch": "hand_backward"}
@@ -80,12 +82,11 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
     """The concrete implementation ``"auto"`` stands for on ``x``'s device and dtype.
 
     ``auto``: the Triton kernels for CUDA tensors in float32/float16/bfloat16 when Triton is
-    installed; on the CPU, the compiled formula (``"compiled"``: one C++ loop each way, about
-    8x faster than the reference) for large dense float32 tensors (contiguous or channels-last)
-    when a C++ compiler is present, else the formula with its hand-written backward
-    (``"hand_backward"``, 2-4x faster than the reference), which in bfloat16 and float16 also
-    beats the compiled loop (``bench lrn --lrn-dtypes bfloat16``: 1.9x in both layouts at conv1's
-    output, ``results/bench/cpu-lrn-dtypes.json``); the plain formula (``"formula"``) inside
+    installed; on the CPU, the C++ loops (``"cpp"``) for dense tensors (contiguous or
+    channels-last) of any float dtype when a C++ compiler and ninja are present: 2-8x faster than
+    the compiled formula in every layout and dtype (``bench lrn``, ``results/bench/``); else the
+    compiled formula (``"compiled"``) for large dense float32 tensors, else the formula with its
+    hand-written backward (``"hand_backward"``); the plain formula (``"formula"``) inside
     ``torch.compile``, which fuses it into the graph.
     """
     impl = canonical_lrn_impl(impl)
@@ -99,8 +100,13 @@ def resolve_lrn_impl(impl: str, x: torch.Tensor) -> str:
         if triton_available(x.device):
             return "triton"
     dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
+    if x.device.type == "cpu" and dense and x.is_floating_point():
+        from .kernels import lrn_cpu
+
+        if lrn_cpu.available():
+            return "cpp"
     if x.dtype in (torch.bfloat16, torch.float16):
-        return "hand_backward"  # 1.9x faster than the compiled loop in half precision (CPU)
+        return "hand_backward"  # faster than the compiled loop in half precision (CPU)
     if x.device.type == "cpu" and x.numel() >= CPU_COMPILE_MIN_NUMEL and dense and _cpu_compiler_ok():
         return "compiled"
     return "hand_backward"
@@ -147,6 +153,15 @@ def _lrn(x: torch.Tensor, size: int, alpha: float, beta: float, k: float, impl: 
         return lt.lrn_triton(x, size, alpha, beta, k, groups=groups, relu=relu)
     if impl == "hand_backward":
         return lt.lrn_torch(x, size, alpha, beta, k, groups=groups, relu=relu)
+    if impl == "cpp":
+        from .kernels.lrn_cpu import lrn_cpp
+
+        try:
+            return lrn_cpp(x, size, alpha, beta, k, groups=groups, relu=relu)
+        except (RuntimeError, OSError, ImportError):
+            if requested != "auto":
+                raise
+            return _lrn(x, size, alpha, beta, k, "auto", groups, relu)  # not built here: lrn_cpu.available() is now False
     if impl == "compiled":
         try:
             return lt.lrn_compiled(x, size, alpha, beta, k, groups=groups, relu=relu)

@@ -12,7 +12,10 @@ import pytest
 import torch
 
 from alexnet.layers import LRN_IMPLS, LocalResponseNorm, lrn
+from alexnet.kernels import lrn_cpu
 from alexnet.kernels.lrn_triton import lrn_formula_torch, lrn_torch
+
+needs_cpp = pytest.mark.skipif(not lrn_cpu.available(), reason="the C++ LRN needs a C++ compiler and ninja")
 
 
 def formula64(a: torch.Tensor, n=5, alpha=1e-4, beta=0.75, k=2.0, groups=1, relu=False) -> torch.Tensor:
@@ -43,7 +46,8 @@ def _check(impl, x, groups, relu, size=5, rtol=1e-10, atol=1e-10):
     return y
 
 
-@pytest.mark.parametrize("impl", ["reference", "formula", "hand_backward"])
+@pytest.mark.parametrize("impl", ["reference", "formula", "hand_backward",
+                                  pytest.param("cpp", marks=needs_cpp)])
 @pytest.mark.parametrize("groups, relu, channels_last", [(1, False, False), (2, True, False), (2, False, True),
                                                          (3, True, True)])
 def test_lrn_impls_equal_formula_float64(impl, groups, relu, channels_last):
@@ -60,12 +64,48 @@ def test_torch_impl_other_window_sizes(size):
     x = torch.randn(2, 7, 3, 3, dtype=torch.float64) * 30
     _check("hand_backward", x, 1, False, size=size)
     _check("formula", x, 1, False, size=size)
+    if lrn_cpu.available():
+        _check("cpp", x, 1, False, size=size)
+        _check("cpp", x.contiguous(memory_format=torch.channels_last), 1, True, size=size)
+
+
+@needs_cpp
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_cpp_impl_float32_half_precision_and_long_planes(channels_last):
+    """float32 at training-like shapes (a plane longer than one strip of pixels), bfloat16 within
+    its rounding, and the gradient of a non-dense upstream gradient (max-pooling's)."""
+    torch.manual_seed(4)
+    x = torch.randn(2, 32, 11, 13) * 30
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = _check("cpp", x, 2, True, rtol=1e-5, atol=1e-5)
+    assert y.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    xb = x.bfloat16()
+    yb = lrn(xb, impl="cpp", groups=2, relu=True)
+    assert yb.dtype == torch.bfloat16
+    torch.testing.assert_close(yb.double(), formula64(xb.double(), groups=2, relu=True), rtol=8e-3, atol=8e-3)
+    xr = x.detach().clone().requires_grad_()
+    torch.nn.functional.max_pool2d(lrn(xr, impl="cpp", groups=2, relu=True), 3, 2).sum().backward()
+    xf = x.detach().clone().requires_grad_()
+    torch.nn.functional.max_pool2d(lrn(xf, impl="formula", groups=2, relu=True), 3, 2).sum().backward()
+    torch.testing.assert_close(xr.grad, xf.grad, rtol=1e-5, atol=1e-6)
+
+
+@needs_cpp
+def test_cpp_impl_gradcheck_and_bad_input():
+    x = (torch.randn(2, 6, 3, 3, dtype=torch.float64) * 10).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: lrn(t, impl="cpp", groups=2, relu=True), (x,))
+    with pytest.raises(ValueError, match="groups"):
+        lrn(x, impl="cpp", groups=4)
+    with pytest.raises(ValueError, match="shape"):
+        lrn(torch.zeros(2, 6, 3), impl="cpp")
 
 
 def test_float32_impls_close_to_formula_and_to_each_other():
     torch.manual_seed(2)
     x = torch.randn(3, 96, 6, 6) * 20
-    ys = [_check(impl, x, 2, True, rtol=1e-5, atol=1e-5) for impl in ("reference", "formula", "hand_backward")]
+    impls = ("reference", "formula", "hand_backward") + (("cpp",) if lrn_cpu.available() else ())
+    ys = [_check(impl, x, 2, True, rtol=1e-5, atol=1e-5) for impl in impls]
     torch.testing.assert_close(ys[1], ys[2])
 
 
@@ -89,12 +129,13 @@ def test_module_impl_option_and_errors():
         lrn(x, impl="hand_backward", groups=3)
     with pytest.raises(ValueError, match="impl"):
         lrn(x, impl="fast")
-    assert set(LRN_IMPLS) >= {"reference", "triton", "compiled"}
+    assert set(LRN_IMPLS) >= {"reference", "triton", "compiled", "cpp"}
 
 
-def test_auto_picks_hand_backward_on_small_cpu_tensors_and_formula_keeps_the_layout():
+def test_auto_without_the_cpp_build_picks_hand_backward_on_small_cpu_tensors(monkeypatch):
     from alexnet.layers import resolve_lrn_impl
 
+    monkeypatch.setitem(lrn_cpu._STATE, "broken", True)  # as on a machine whose build failed
     assert resolve_lrn_impl("auto", torch.zeros(1, 2, 1, 1)) == "hand_backward"
     assert resolve_lrn_impl("reference", torch.zeros(1, 2, 1, 1)) == "reference"
     # the formula keeps a channels-last input's layout (what a channels-last network wants)
@@ -102,16 +143,20 @@ def test_auto_picks_hand_backward_on_small_cpu_tensors_and_formula_keeps_the_lay
     assert lrn_torch(x, groups=2).is_contiguous(memory_format=torch.channels_last)
 
 
-def test_auto_compiles_large_dense_cpu_tensors_only(monkeypatch):
+def test_auto_on_the_cpu(monkeypatch):
     import shutil
 
     from alexnet import layers
 
     big = torch.empty(8, 96, 55, 55)
+    if lrn_cpu.available():  # the C++ loops for every dense float tensor, any size and dtype
+        for t in (big, big.bfloat16(), big.contiguous(memory_format=torch.channels_last), torch.zeros(1, 2, 1, 1)):
+            assert layers.resolve_lrn_impl("auto", t) == "cpp"
+    assert layers.resolve_lrn_impl("auto", big[:, :, ::2]) == "hand_backward"  # not dense: eager
+    monkeypatch.setitem(lrn_cpu._STATE, "broken", True)  # a build that failed once is not retried
     if any(shutil.which(c) for c in ("g++", "c++", "clang++")):
         assert layers.resolve_lrn_impl("auto", big) == "compiled"
-    assert layers.resolve_lrn_impl("auto", big[:, :, ::2]) == "hand_backward"  # not dense: eager
-    # in half precision the hand-written backward is the faster one (bench lrn --lrn-dtypes bfloat16)
+    # in half precision the hand-written backward is the faster eager one (bench lrn --lrn-dtypes bfloat16)
     assert layers.resolve_lrn_impl("auto", big.bfloat16()) == "hand_backward"
     monkeypatch.setitem(layers._COMPILED, "cpu_broken", True)  # a compiler that failed once is not retried
     assert layers.resolve_lrn_impl("auto", big) == "hand_backward"

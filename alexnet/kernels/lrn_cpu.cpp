@@ -1,0 +1,204 @@
+// Section 3.3's local response normalisation on the CPU: one pass forward, one pass backward.
+//
+//   b_i = a_i / (k + alpha * sum_{j in window(i)} a_j^2)^beta,   a = relu(z) when relu is set,
+//
+// the window of channel i being [i - size/2, i + (size-1)/2] inside its group (tower). The forward
+// writes only b; the backward recomputes the denominator from z (cheaper than storing and reading
+// it back) and gives dz = (g_i p_i - 2 alpha beta a_i sum_{c: i in window(c)} g_c a_c p_c / d_c)
+// * [z_i > 0], with d the denominator and p = d^-beta. Channels-last tensors are walked row by row
+// (each pixel's channels are contiguous); contiguous (N, C, H, W) tensors plane by plane, in strips
+// of pixels. Arithmetic in float (double for double tensors); bfloat16 and float16 are converted on
+// load and rounded once on store.
+#include <torch/extension.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+struct Params {
+  int64_t groups;
+  int size;
+  double alpha, beta, k;
+  bool relu;
+};
+
+template <typename A>
+inline A neg_pow(A d, A beta) {
+  if (beta == A(0.75)) {  // rsqrt(d) * sqrt(rsqrt(d)): two square roots instead of exp and log
+    A q = A(1) / std::sqrt(d);
+    return q * std::sqrt(q);
+  }
+  if (beta == A(0.5)) return A(1) / std::sqrt(d);
+  return std::pow(d, -beta);
+}
+
+// Window sums along one line of n values: out[i] = sum_{j < size} pad[i * stride + j * stride],
+// pad holding `size - 1` zeros' worth of padding around the line (stride 1: rows, L: strips).
+template <typename A>
+inline void window(const A* __restrict__ pad, A* __restrict__ out, int64_t n, int size, int64_t inner) {
+  for (int64_t i = 0; i < n * inner; ++i) out[i] = pad[i];
+  for (int j = 1; j < size; ++j) {
+    const A* src = pad + j * inner;
+    for (int64_t i = 0; i < n * inner; ++i) out[i] += src[i];
+  }
+}
+
+// One group of `cg` channels, each channel a strip of `len` values `cs` apart in memory (a plane
+// strip of a contiguous tensor), or, when ROW, the `cg` contiguous channels of one channels-last
+// pixel (len = 1): the loops then run along the channels, so that they vectorise. Forward: y from z.
+#define LRN_LOOPS                                            \
+  const int64_t nc = ROW ? 1 : cg, nl = ROW ? cg : len, ncs = ROW ? 0 : cs; \
+  (void)nc; (void)nl; (void)ncs;
+
+template <bool ROW, typename T, typename A>
+void load_squares(const T* z, int64_t cg, int64_t len, int64_t cs, int64_t before, bool relu, A* a, A* pad) {
+  LRN_LOOPS
+  A* q = pad + before * len;
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t i = 0; i < nl; ++i) {
+      A v = static_cast<A>(z[c * ncs + i]);
+      v = relu ? std::max(v, A(0)) : v;
+      a[c * nl + i] = v;
+      q[c * nl + i] = v * v;
+    }
+}
+
+template <typename A>
+void zero_ends(A* pad, int64_t cg, int64_t len, int64_t front, int64_t back) {
+  std::fill(pad, pad + front * len, A(0));
+  std::fill(pad + (front + cg) * len, pad + (front + cg + back) * len, A(0));
+}
+
+template <bool ROW, typename T, typename A>
+void group_fwd(const T* z, T* y, int64_t cg, int64_t len, int64_t cs, const Params& p, std::vector<A>& a,
+               std::vector<A>& pad, std::vector<A>& s) {
+  LRN_LOOPS
+  const int before = p.size / 2, after = (p.size - 1) / 2;
+  const A alpha = A(p.alpha), beta = A(p.beta), k = A(p.k);
+  zero_ends(pad.data(), cg, len, before, after);
+  load_squares<ROW>(z, cg, len, cs, before, p.relu, a.data(), pad.data());
+  window(pad.data(), s.data(), cg, p.size, len);
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t i = 0; i < nl; ++i)
+      y[c * ncs + i] = static_cast<T>(a[c * nl + i] * neg_pow(k + alpha * s[c * nl + i], beta));
+}
+
+// Backward of group_fwd: dz from z and the output's gradient g (same layout).
+template <bool ROW, typename T, typename A>
+void group_bwd(const T* z, const T* g, T* dz, int64_t cg, int64_t len, int64_t cs, const Params& p,
+               std::vector<A>& a, std::vector<A>& pad, std::vector<A>& s, std::vector<A>& pw) {
+  LRN_LOOPS
+  const int before = p.size / 2, after = (p.size - 1) / 2;
+  const A alpha = A(p.alpha), beta = A(p.beta), k = A(p.k), two_ab = A(2.0 * p.alpha * p.beta);
+  zero_ends(pad.data(), cg, len, before, after);
+  load_squares<ROW>(z, cg, len, cs, before, p.relu, a.data(), pad.data());
+  window(pad.data(), s.data(), cg, p.size, len);  // s: the window sums of the squares
+  // t_c = g_c a_c p_c / d_c, padded the other way round: channel i collects c in [i - after, i + before]
+  zero_ends(pad.data(), cg, len, after, before);
+  A* t = pad.data() + after * len;
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t i = 0; i < nl; ++i) {
+      const int64_t e = c * nl + i;
+      const A d = k + alpha * s[e];
+      const A q = neg_pow(d, beta);
+      pw[e] = q;
+      t[e] = static_cast<A>(g[c * ncs + i]) * a[e] * q / d;
+    }
+  window(pad.data(), s.data(), cg, p.size, len);  // s: the transposed window sums of t
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t i = 0; i < nl; ++i) {
+      const int64_t e = c * nl + i, m = c * ncs + i;
+      A v = static_cast<A>(g[m]) * pw[e] - two_ab * a[e] * s[e];
+      if (p.relu) v = static_cast<A>(z[m]) > A(0) ? v : A(0);
+      dz[m] = static_cast<T>(v);
+    }
+}
+
+constexpr int64_t kStrip = 64;  // pixels per strip of a contiguous (N, C, H, W) plane
+
+bool is_channels_last(const at::Tensor& t) {
+  return t.size(1) > 1 && !t.is_contiguous() && t.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+// Calls body(offset, cg, len, cs, buffers) for every (pixel or strip, group) of the tensor, in parallel.
+template <typename A, typename Body>
+void for_each_group(const at::Tensor& z, int64_t groups, int size, bool channels_last, Body body) {
+  const int64_t n = z.size(0), c = z.size(1), hw = z.size(2) * z.size(3), cg = c / groups;
+  if (channels_last) {
+    at::parallel_for(0, n * hw, 256, [&](int64_t r0, int64_t r1) {
+      std::vector<A> a(cg), pad(cg + size), s(cg), pw(cg);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t g = 0; g < groups; ++g) body(std::true_type{}, r * c + g * cg, cg, int64_t(1), int64_t(1), a, pad, s, pw);
+    });
+    return;
+  }
+  const int64_t strips = (hw + kStrip - 1) / kStrip;
+  at::parallel_for(0, n * groups * strips, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<A> a(cg * kStrip), pad((cg + size) * kStrip), s(cg * kStrip), pw(cg * kStrip);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i = t / (groups * strips), g = (t / strips) % groups, strip = t % strips;
+      const int64_t start = strip * kStrip, len = std::min(kStrip, hw - start);
+      body(std::false_type{}, i * c * hw + g * cg * hw + start, cg, len, hw, a, pad, s, pw);
+    }
+  });
+}
+
+void check(const at::Tensor& z, int64_t groups, const char* what) {
+  TORCH_CHECK(z.device().is_cpu(), "lrn_cpu: ", what, " must be a CPU tensor");
+  TORCH_CHECK(z.dim() == 4, "lrn_cpu: ", what, " must be (N, C, H, W), got ", z.sizes());
+  TORCH_CHECK(groups >= 1 && z.size(1) % groups == 0, "lrn_cpu: channels (", z.size(1),
+              ") must split evenly into groups (", groups, ")");
+  TORCH_CHECK(z.is_contiguous() || z.is_contiguous(at::MemoryFormat::ChannelsLast),
+              "lrn_cpu: ", what, " must be contiguous or channels-last");
+}
+
+}  // namespace
+
+at::Tensor lrn_forward(const at::Tensor& z, int64_t size, double alpha, double beta, double k, int64_t groups,
+                       bool relu) {
+  check(z, groups, "input");
+  const bool cl = is_channels_last(z);
+  at::Tensor y = at::empty_like(z, cl ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+  const Params p{groups, int(size), alpha, beta, k, relu};
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, z.scalar_type(), "lrn_forward", [&] {
+    using A = at::opmath_type<scalar_t>;
+    const scalar_t* zp = z.data_ptr<scalar_t>();
+    scalar_t* yp = y.data_ptr<scalar_t>();
+    for_each_group<A>(z, groups, p.size, cl, [&](auto row, int64_t off, int64_t cg, int64_t len, int64_t cs, std::vector<A>& a,
+                                                 std::vector<A>& pad, std::vector<A>& s, std::vector<A>&) {
+      group_fwd<decltype(row)::value, scalar_t, A>(zp + off, yp + off, cg, len, cs, p, a, pad, s);
+    });
+  });
+  return y;
+}
+
+at::Tensor lrn_backward(const at::Tensor& z, const at::Tensor& grad, int64_t size, double alpha, double beta,
+                        double k, int64_t groups, bool relu) {
+  check(z, groups, "input");
+  TORCH_CHECK(grad.sizes() == z.sizes() && grad.strides() == z.strides() && grad.scalar_type() == z.scalar_type(),
+              "lrn_cpu: the gradient must have the input's shape, strides and dtype");
+  const bool cl = is_channels_last(z);
+  at::Tensor dz = at::empty_like(z, cl ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+  const Params p{groups, int(size), alpha, beta, k, relu};
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, z.scalar_type(), "lrn_backward", [&] {
+    using A = at::opmath_type<scalar_t>;
+    const scalar_t* zp = z.data_ptr<scalar_t>();
+    const scalar_t* gp = grad.data_ptr<scalar_t>();
+    scalar_t* dp = dz.data_ptr<scalar_t>();
+    for_each_group<A>(z, groups, p.size, cl, [&](auto row, int64_t off, int64_t cg, int64_t len, int64_t cs, std::vector<A>& a,
+                                                 std::vector<A>& pad, std::vector<A>& s, std::vector<A>& pw) {
+      group_bwd<decltype(row)::value, scalar_t, A>(zp + off, gp + off, dp + off, cg, len, cs, p, a, pad, s, pw);
+    });
+  });
+  return dz;
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("forward", &lrn_forward, "LRN forward (Section 3.3)");
+  m.def("backward", &lrn_backward, "LRN backward (Section 3.3)");
+}
