@@ -37,6 +37,19 @@ inline A neg_pow(A d, A beta) {
   return std::pow(d, -beta);
 }
 
+// d^-beta and d^-beta / d, the latter without a division where beta is 0.75 or 0.5.
+template <typename A>
+inline void neg_pow_pair(A d, A beta, A& p, A& p_over_d) {
+  if (beta == A(0.75) || beta == A(0.5)) {
+    const A r = A(1) / std::sqrt(d);
+    p = beta == A(0.75) ? r * std::sqrt(r) : r;
+    p_over_d = p * r * r;
+    return;
+  }
+  p = std::pow(d, -beta);
+  p_over_d = p / d;
+}
+
 // Window sums along one line of n values: out[i] = sum_{j < size} pad[i * stride + j * stride],
 // pad holding `size - 1` zeros' worth of padding around the line (stride 1: rows, L: strips).
 template <typename A>
@@ -105,9 +118,10 @@ void group_bwd(const T* z, const T* g, T* dz, int64_t cg, int64_t len, int64_t c
     for (int64_t i = 0; i < nl; ++i) {
       const int64_t e = c * nl + i;
       const A d = k + alpha * s[e];
-      const A q = neg_pow(d, beta);
+      A q, q_over_d;
+      neg_pow_pair(d, beta, q, q_over_d);
       pw[e] = q;
-      t[e] = static_cast<A>(g[c * ncs + i]) * a[e] * q / d;
+      t[e] = static_cast<A>(g[c * ncs + i]) * a[e] * q_over_d;
     }
   window(pad.data(), s.data(), cg, p.size, len);  // s: the transposed window sums of t
   for (int64_t c = 0; c < nc; ++c)
