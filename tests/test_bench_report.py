@@ -107,3 +107,16 @@ def test_lrn_gap_text_says_met_or_not_from_the_records():
     assert "is not met" in slow and "is met on" in R.lrn_gap_text([rec(1450.0)])
     assert R.lrn_gap_text([]).endswith("not run.")
     assert R.lrn_price(rec(1600.0), "fp32")["without_over_torchvision"] == 1500.0 / 1400.0
+
+
+def test_goal_text_mode_by_mode_from_the_records():
+    def rec(per_mode, best):
+        return {"sections": {"model": {"summary": {"per_mode": per_mode, "ours_best_over_torchvision_best": best}}}}
+
+    mixed = R.goal_text([rec({"fp32": 0.98, "bf16_cl": 1.04}, 1.04), rec({"fp32": 1.00, "bf16_cl": 1.03}, 1.03)])
+    assert "fp32 0.98x to 1.00x" in mixed and "bf16 with channels-last 1.03x to 1.04x" in mixed
+    assert "met in bf16 with channels-last and best mode against best mode and not met in fp32" in mixed
+    assert "over both runs" in mixed
+    assert R.goal_text([rec({"fp32": 1.01, "bf16_cl": 1.2}, 1.2)]).endswith("met in every mode of every run on this CPU.")
+    assert "not met in any mode" in R.goal_text([rec({"fp32": 0.9, "bf16_cl": 0.8}, 0.9)])
+    assert R.goal_text([]).endswith("not run.")

@@ -22,7 +22,7 @@ __all__ = ["CIFAR_VARIANTS", "bench_cifar"]
 
 #: Variant name -> CifarNet keyword arguments on top of ``lrn=True, input_size=24``.
 CIFAR_VARIANTS = {"default": {}, "relu_copy": {}, "lrn_hand_backward": {"lrn_params": {"impl": "hand_backward"}},
-                  "lrn_compiled": {"lrn_params": {"impl": "compiled"}}}
+                  "lrn_compiled": {"lrn_params": {"impl": "compiled"}}, "lrn_cpp": {"lrn_params": {"impl": "cpp"}}}
 
 
 def _data(images: int, seed: int = 0):

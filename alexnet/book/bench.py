@@ -220,6 +220,31 @@ def lrn_gap_text(recs: list[dict], modes: tuple[str, ...] = ("fp32", "fp32_cl"))
     return said + "LRN is not the whole gap."
 
 
+def goal_text(recs: list[dict], modes: tuple[str, ...] = ("fp32", "bf16_cl")) -> str:
+    """Mode by mode, and best against best, whether ours is at least as fast as torchvision's in every
+    run of ``recs`` (the goal of at least 1.0x): the chapter's sentence, from the records only."""
+    names = {"fp32": "fp32", "fp32_cl": "fp32 with channels-last", "bf16_cl": "bf16 with channels-last"}
+    parts, met, missed = [], [], []
+    for mode in (*modes, None):
+        vals = [x for r in recs if (x := ratio_value(r, mode)) is not None]
+        if not vals:
+            continue
+        name = names.get(mode, mode) if mode else "best mode against best mode"
+        span = f"{min(vals):.2f}x" if f"{min(vals):.2f}" == f"{max(vals):.2f}" else f"{min(vals):.2f}x to {max(vals):.2f}x"
+        parts.append(f"{name} {span}")
+        (met if min(vals) >= 1.0 else missed).append(name)
+    if not parts:
+        return "These runs are not in the results folder: not run."
+    runs = "both runs" if len(recs) == 2 else f"all {len(recs)} runs" if len(recs) > 2 else "the run"
+    said = f"Ours over torchvision's alexnet, over {runs}: {'; '.join(parts)}. "
+    if not missed:
+        return said + "The goal of at least 1.0x is met in every mode of every run on this CPU."
+    if not met:
+        return said + "The goal of at least 1.0x is not met in any mode on this CPU."
+    return said + (f"The goal of at least 1.0x is met in {' and '.join(met)} and not met in {' and '.join(missed)} "
+                   "on this CPU.")
+
+
 def profile_table(rec: dict, mode: str) -> pd.DataFrame:
     """Milliseconds per step and share by part (in :data:`alexnet.bench.profile.CATEGORIES` order),
     one column pair per network, for one mode; CifarNet in its own loop's mode beside them."""
