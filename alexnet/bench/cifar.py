@@ -7,7 +7,8 @@ per call, the variants interleaved call by call (:func:`alexnet.bench.timing.int
 
 Variants: ``default`` (the code as the experiments run it), ``relu_copy`` (the ReLUs writing a new
 tensor, as before they ran in place: the same numbers, the previous speed), and the LRN options
-off by default because they change the last bits (``lrn_hand_backward``, ``lrn_compiled``).
+off by default because they change the last bits (``lrn_hand_backward``, ``lrn_compiled``,
+``lrn_cpp``: the C++ loops of :mod:`alexnet.kernels.lrn_cpu`).
 """
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from ..errors import AlexNetError
 from ..files import atomic_write
+from ..kernels import lrn_cpu
 from ..provenance import cpu_model, load_average, record, usable_cores
 from . import variants
 from .timing import interleaved_times, ratio_of_rounds, rate_row
@@ -382,6 +383,8 @@ def bench_lrn(device: torch.device, *, shape: tuple[int, int, int, int] | None =
         impls = ("nn.LocalResponseNorm", "reference", "hand_backward")
         if cuda and triton_available(device):
             impls = impls + ("triton",)
+        if not cuda and lrn_cpu.available():
+            impls = impls + ("cpp",)
         impls = impls + ("formula", "compiled")  # compiling comes last: the rest survives a timeout
     from ..layers import canonical_lrn_impl
 

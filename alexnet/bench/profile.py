@@ -42,7 +42,7 @@ def _grouped(event) -> bool:
 
 #: Ancestors that put an op into LRN: the label :mod:`alexnet.layers` gives its forward, our LRN
 #: functions' backward nodes, and the backward nodes only the reference LRN's formula has.
-_LRN_ANCESTORS = ("LRN", "LRNCompiledFunction", "LRNTorchFunction", "LRNFunction", "PowBackward",
+_LRN_ANCESTORS = ("LRN", "LRNCompiledFunction", "LRNCppFunction", "LRNTorchFunction", "LRNFunction", "PowBackward",
                   "AvgPool3DBackward", "ConstantPadNdBackward")
 
 
