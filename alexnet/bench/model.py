@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..allocator import large_blocks_in_heap
 from ..errors import AlexNetError
 from ..files import atomic_write
 from ..kernels import lrn_cpu
@@ -97,6 +98,8 @@ def device_info(device: torch.device) -> dict:
         # PyTorch's CPU allocator asks for transparent huge pages when this is set (before torch starts):
         # far fewer page faults for large fresh tensors on a virtual machine
         "thp_mem_alloc_enable": os.environ.get("THP_MEM_ALLOC_ENABLE"),
+        # large tensors from glibc's heap, not a fresh mmap each step (alexnet/allocator.py)
+        "large_blocks_in_heap": large_blocks_in_heap(), "glibc_tunables": os.environ.get("GLIBC_TUNABLES"),
     }
     try:
         import triton

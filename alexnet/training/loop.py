@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..allocator import keep_large_blocks_in_heap
 from ..errors import AlexNetError
 from ..evaluate import topk_error_counts
 from ..files import atomic_write
@@ -305,6 +306,8 @@ class _Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.device = resolve_device(cfg.device, "setting 'device' =", self.info.local_rank)
+        if self.device.type == "cpu":
+            keep_large_blocks_in_heap()  # the same arithmetic, a third less time per step (allocator.py)
         self.tower_devs = _tower_devices(cfg.tower_devices, cfg.towers, self.info)
         if self.tower_devs is not None:
             self.device = self.tower_devs[0]
