@@ -71,10 +71,26 @@ def _check_book_tables(towers, ens, colour):
     assert values["towers_top1_verdict"] == towers.verdict and values["towers_top1_paper"] == "1.70"
     assert ic.claim_values(None, "towers")["towers_top1_verdict"] == "not run"
     assert list(ic.arms_table(towers, "towers")["seeds"]) == [2, 2]
+    assert all("±" in v for v in ic.arms_table(towers, "towers")["top-1 (1 patch)"])
     runs = ic.runs_table(towers, "towers")
     assert len(runs) == 4 and runs["parameters"].nunique() == 2
     assert list(ic.ensemble_table(ens)["networks averaged"]) == [1, 2]
     assert list(ic.colour_table(colour)["seed"]) == [0, 1] and ic.colour_table(None).empty
+
+
+def test_one_seed_shows_no_spread():
+    """One seed has no standard deviation: the arms table shows the mean alone, not "± 0.00"."""
+    from types import SimpleNamespace
+
+    from alexnet.book import imagenette_claims as ic
+
+    one = {"mean": 0.2, "std": 0.0, "n": 1}
+    summary = {k: one for k in ("centre_top1_error", "centre_top5_error", "ten_crop_top1_error",
+                                "ten_crop_top5_error")}
+    summary["seconds"] = {"mean": 3600.0, "std": 0.0, "n": 1}
+    r = SimpleNamespace(findings={"summary": {key: summary for key, _ in ic.ARMS["towers"]}})
+    table = ic.arms_table(r, "towers")
+    assert list(table["seeds"]) == [1, 1] and not any("±" in v for v in table["top-1 (1 patch)"])
 
 
 def test_ensemble_errors_average_softmax_outputs(tmp_path):

@@ -73,8 +73,9 @@ def arms_table(r: ExperimentResult | None, name: str) -> pd.DataFrame:
         if not s or not s["centre_top1_error"]["n"]:
             continue
 
-        def pm(k: str) -> str:
-            return f"{pct(s[k]['mean'])} ± {points(s[k]['std'], sign=False)}"
+        def pm(k: str) -> str:  # no spread from one seed: the mean alone
+            spread = f" ± {points(s[k]['std'], sign=False)}" if s[k]["n"] > 1 else ""
+            return f"{pct(s[k]['mean'])}{spread}"
         rows.append({"network": label, "seeds": s["centre_top1_error"]["n"],
                      "top-1 (1 patch)": pm("centre_top1_error"), "top-5 (1 patch)": pm("centre_top5_error"),
                      "top-1 (10 patches)": pm("ten_crop_top1_error"), "top-5 (10 patches)": pm("ten_crop_top5_error"),
