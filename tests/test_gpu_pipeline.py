@@ -49,6 +49,26 @@ def test_crop_mirror_mean_and_pca_equal_the_per_image_transforms():
     assert out.is_contiguous(memory_format=torch.channels_last)
 
 
+@pytest.mark.parametrize("per_pixel_mean", [True, False])
+@pytest.mark.parametrize("scale, flip, pca", [(255.0, True, IMAGENET_PCA), (1.0, True, None), (255.0, False, None)])
+def test_cpu_path_gives_the_bits_of_the_batched_gather(per_pixel_mean, scale, flip, pca):
+    """augment_batch's image-by-image CPU path against the one-gather path it replaces there."""
+    from alexnet.data.augment import crop_flip, random_patch
+
+    n, r, c = 9, 20, 13
+    imgs = torch.randint(0, 256, (n, 3, r, r), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    mean = torch.rand(3, r, r) * scale if per_pixel_mean else torch.rand(3, 1, 1) * scale
+    aug = GPUAugment(mean, c, scale=scale, flip=flip, pca=pca)
+    got = aug(imgs, generator=torch.Generator().manual_seed(5))
+    g = torch.Generator().manual_seed(5)
+    top, left, mirror = random_patch(n, r, r, c, flip=flip, generator=g)
+    want = crop_flip(imgs, top, left, mirror, c).to(torch.float32) * (scale / 255.0)
+    want -= crop_flip(mean.expand(n, -1, -1, -1), top, left, mirror, c) if per_pixel_mean else mean
+    if pca is not None:
+        want = aug.lighting.batch(want, g)
+    assert torch.equal(got, want) and got.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_full_size_crop_without_flip_or_pca_is_the_centre_crop_transform():
     imgs = _position_images()
     mean = torch.tensor([100.0, 110.0, 120.0]).view(3, 1, 1)

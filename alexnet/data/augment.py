@@ -93,8 +93,16 @@ def random_lighting(x: Tensor, eigval: Tensor, eigvec: Tensor, std: float = 0.1,
     in ``[0, 1]`` units (:func:`alexnet.data.pca_stats`, :func:`alexnet.data.tensors.rgb_pca`), so the
     shift is multiplied by ``scale`` -- the convention of :class:`alexnet.data.PCALighting`.
     """
-    a = torch.randn(x.shape[0], 3, device=x.device, generator=generator) * std
-    return pca_lighting(x, eigval.to(x.device) * scale, eigvec.to(x.device), a)
+    return x + lighting_shifts(x.shape[0], eigval, eigvec, std, generator, scale, x.device)[:, :, None, None]
+
+
+def lighting_shifts(n: int, eigval: Tensor, eigvec: Tensor, std: float = 0.1,
+                    generator: torch.Generator | None = None, scale: float = 255.0,
+                    device: torch.device | str | None = None) -> Tensor:
+    """Section 4.1's colour shift of each of ``n`` images, ``(n, 3)``: ``eigvec @ (a * eigval)`` with
+    ``a ~ N(0, std)`` drawn per image, in the units of :func:`random_lighting`."""
+    a = torch.randn(n, 3, device=device, generator=generator) * std
+    return (a * (eigval.to(device) * scale)) @ eigvec.to(device).T
 
 
 def normalise(x: Tensor, mean: Tensor, std: Tensor) -> Tensor:
@@ -127,6 +135,11 @@ class PCALighting:
         return random_lighting(x, self.stats.eigvals.to(torch.float32), self.stats.eigvecs.to(torch.float32),
                                self.std, generator, self.scale)
 
+    def shifts(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """The ``(n, 3)`` shifts :meth:`batch` adds to ``n`` images (the same draws)."""
+        return lighting_shifts(n, self.stats.eigvals.to(torch.float32), self.stats.eigvecs.to(torch.float32),
+                               self.std, generator, self.scale)
+
     def __repr__(self) -> str:
         return f"PCALighting(eigvals={self.eigvals.tolist()}, std={self.std})"
 
@@ -139,12 +152,44 @@ def augment_batch(images: Tensor, mean: Tensor, crop: int, *, scale: float = 255
     when ``lighting`` is given. Float ``(N, 3, crop, crop)``, channels-last."""
     n, _, h, w = images.shape
     top, left, mirror = random_patch(n, h, w, crop, flip=flip, generator=generator, device=images.device)
+    if images.device.type == "cpu":
+        shifts = lighting.shifts(n, generator) if lighting is not None else None
+        return _augment_cpu(images, mean, top, left, mirror, crop, scale, shifts)
     x = crop_flip(images, top, left, mirror, crop).to(torch.float32) * (scale / 255.0)
     if mean.shape[-1] > 1:  # the mean under the (mirrored) patch: mean-subtract, then crop and flip
         x -= crop_flip(mean.expand(n, -1, -1, -1), top, left, mirror, crop)
     else:
         x -= mean
     return x if lighting is None else lighting.batch(x, generator)
+
+
+def _augment_cpu(images: Tensor, mean: Tensor, top: Tensor, left: Tensor, mirror: Tensor | None, crop: int,
+                 scale: float, shifts: Tensor | None) -> Tensor:
+    """:func:`augment_batch` on the CPU, image by image: the patch, its mirror, the units, the mean
+    under it and the colour shift in one pass over each patch's memory, instead of one gather and one
+    pass over the whole batch per step (the same operations on the same values: the same bits)."""
+    n, _, _, w = images.shape
+    factor = scale / 255.0
+    per_pixel = mean.shape[-1] > 1
+    mean_hwc = mean.permute(1, 2, 0).contiguous() if per_pixel else mean.reshape(3)
+    mean_mirrored = mean_hwc.flip(1) if per_pixel and mirror is not None else None
+    out = torch.empty(n, crop, crop, 3, dtype=torch.float32)
+    for i, (t, l) in enumerate(zip(top.tolist(), left.tolist())):
+        mirrored = mirror is not None and bool(mirror[i])
+        patch = images[i, :, t:t + crop, l:l + crop].permute(1, 2, 0)  # (crop, crop, 3) view
+        o = out[i]
+        o.copy_(patch.flip(1) if mirrored else patch)
+        if factor != 1.0:  # times 1.0 changes no bit: skipped
+            o.mul_(factor)
+        if not per_pixel:
+            o.sub_(mean_hwc)
+        elif mirrored:  # the mirrored patch at column l is columns [w - l - crop, w - l) of the mirrored mean
+            o.sub_(mean_mirrored[t:t + crop, w - l - crop:w - l])
+        else:
+            o.sub_(mean_hwc[t:t + crop, l:l + crop])
+        if shifts is not None:
+            o.add_(shifts[i])
+    return out.permute(0, 3, 1, 2)  # (N, 3, crop, crop) in channels-last memory
 
 
 class GPUAugment:
