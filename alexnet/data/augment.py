@@ -187,8 +187,8 @@ def _augment_cpu(images: Tensor, mean: Tensor, top: Tensor, left: Tensor, mirror
             o.sub_(mean_mirrored[t:t + crop, w - l - crop:w - l])
         else:
             o.sub_(mean_hwc[t:t + crop, l:l + crop])
-        if shifts is not None:
-            o.add_(shifts[i])
+        if shifts is not None:  # one row of the shift, repeated: broadcasting a 3-vector is slower
+            o.view(crop, crop * 3).add_(shifts[i].repeat(crop))
     return out.permute(0, 3, 1, 2)  # (N, 3, crop, crop) in channels-last memory
 
 
