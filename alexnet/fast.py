@@ -5,7 +5,9 @@ On one device, the towers of every layer run side by side along the channels: co
 all towers as one convolution over their concatenated kernels; conv2, conv4 and conv5, where each
 tower sees only its own maps (Section 3.2), as one convolution with ``groups`` equal to the number
 of towers; ReLU and LRN fused into one kernel whose window stays inside each tower
-(:func:`alexnet.layers.lrn`). The parameters are the reference's own (``towers[i].convK``), read
+(:func:`alexnet.layers.lrn`), and on the CPU ReLU, LRN and the max pooling after it (3.4) as one
+C++ kernel that never writes the normalised maps (:func:`alexnet.kernels.lrn_cpu.lrn_pool_cpp`).
+The parameters are the reference's own (``towers[i].convK``), read
 in place; ``tests/test_fast_model.py`` checks outputs and gradients against
 :meth:`AlexNet.features`.
 
@@ -21,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import lrn
+from .layers import lrn, resolve_lrn_impl
 
 __all__ = ["path_ok", "features", "grouped_conv", "stacked"]
 
@@ -74,6 +76,32 @@ def _act_lrn(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
                impl=model.lrn_impl, groups=len(model.towers), relu=relu)
 
 
+def _fusable_pool(pool: nn.Module) -> tuple[int, int] | None:
+    """(window, stride) of a square max pooling without padding, dilation or ceil mode, else None."""
+    if type(pool) is not nn.MaxPool2d or pool.return_indices or pool.ceil_mode:
+        return None
+    pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
+    (k, k2), (s, s2) = pair(pool.kernel_size), pair(pool.stride)
+    if k != k2 or s != s2 or pair(pool.padding) != (0, 0) or pair(pool.dilation) != (1, 1):
+        return None
+    return k, s
+
+
+def _act_lrn_pool(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """pool(LRN(ReLU(h))) (3.1, 3.3, 3.4): one C++ kernel where the C++ LRN serves ``h``, else the
+    three layers one after the other. The two give the same values and gradients (the tests)."""
+    window = _fusable_pool(model.pool)
+    if (window is None or isinstance(model.lrn, nn.Identity) or not isinstance(model.act, nn.ReLU)
+            or torch.compiler.is_compiling() or resolve_lrn_impl(model.lrn_impl, h) != "cpp"):
+        return model.pool(_act_lrn(model, h))
+    from .kernels.lrn_cpu import lrn_pool_cpp
+
+    m = model.lrn
+    with torch.profiler.record_function("LRN + max pooling"):
+        return lrn_pool_cpp(h, m.size, m.alpha, m.beta, m.k, groups=len(model.towers), relu=True,
+                            pool_size=window[0], pool_stride=window[1])
+
+
 def _act(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
     """The activation of a convolution's fresh output: ReLU in place (the output is not needed for
     the convolution's backward, so no copy is made), any other activation as the module computes it."""
@@ -91,8 +119,8 @@ def features(model: nn.Module, x: torch.Tensor, own_tower_conv: OwnTowerConv = g
     x = model._conv1_input(x)
     c1 = model.towers[0].conv1
     w, b = stacked(model, "conv1")  # conv1 of every tower reads the whole image
-    h = model.pool(_act_lrn(model, F.conv2d(x, w, b, stride=c1.stride, padding=c1.padding)))
-    h = model.pool(_act_lrn(model, own_tower_conv(model, h, "conv2", 2)))
+    h = _act_lrn_pool(model, F.conv2d(x, w, b, stride=c1.stride, padding=c1.padding))
+    h = _act_lrn_pool(model, own_tower_conv(model, h, "conv2", 2))
     w, b = stacked(model, "conv3")  # conv3 reads both towers
     h = _act(model, F.conv2d(h, w, b, padding=1))
     h = _act(model, own_tower_conv(model, h, "conv4", 1))

@@ -232,3 +232,56 @@ def test_triton_on_gpu_equals_formula(dtype, tol, channels_last):
     (dx64,) = torch.autograd.grad(y64, x64, g)
     torch.testing.assert_close(dx.double(), dx64, rtol=tol, atol=tol * dx64.abs().max().item())
     assert lrn_formula_torch  # imported for the GPU compile tests of the bench
+
+
+@needs_cpp
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("groups, channels, size, window", [(2, 96, 27, (3, 2)), (1, 24, 13, (2, 2)), (2, 16, 10, (3, 3))])
+def test_fused_lrn_pool_is_bit_for_bit_the_two_layers(dtype, channels_last, groups, channels, size, window):
+    """ReLU, LRN and max pooling in one C++ kernel (3.1, 3.3, 3.4): the same bits as the C++ LRN
+    then torch's max pooling, forward and backward, ties (ReLU's zeros) and a NaN included."""
+    from torch.nn.functional import max_pool2d
+
+    torch.manual_seed(0)
+    z = torch.randn(3, channels, size, size, dtype=dtype) * 3
+    z[0, :, :5, :5] = -1.0  # a block of zeros after ReLU: every window there is a tie
+    z[1, 3, 4, 4] = float("nan")
+    if channels_last:
+        z = z.contiguous(memory_format=torch.channels_last)
+    a, b = z.clone().requires_grad_(), z.clone().requires_grad_()
+    two = max_pool2d(lrn_cpu.lrn_cpp(a, groups=groups, relu=True), *window)
+    fused = lrn_cpu.lrn_pool_cpp(b, groups=groups, relu=True, pool_size=window[0], pool_stride=window[1])
+    g = torch.randn_like(two)
+    two.backward(g)
+    fused.backward(g)
+    assert fused.stride() == two.stride() and b.grad.stride() == a.grad.stride()
+    assert torch.equal(fused.nan_to_num(), two.nan_to_num()) and torch.equal(fused.isnan(), two.isnan())
+    assert torch.equal(b.grad.nan_to_num(), a.grad.nan_to_num())
+    assert fused.isnan().any() and (b.grad != 0).any()
+
+
+@needs_cpp
+def test_fused_lrn_pool_names_bad_input():
+    with pytest.raises(RuntimeError, match="smaller than the pooling window"):
+        lrn_cpu.lrn_pool_cpp(torch.randn(1, 4, 2, 2), pool_size=3, pool_stride=2)
+    with pytest.raises(ValueError, match="split evenly into groups"):
+        lrn_cpu.lrn_pool_cpp(torch.randn(1, 5, 8, 8), groups=2)
+
+
+@needs_cpp
+def test_fast_model_fuses_relu_lrn_and_pooling_on_the_cpu(monkeypatch):
+    """AlexNet(fast=True) on the CPU sends conv1's and conv2's ReLU, LRN and pooling through the
+    fused kernel (its outputs and gradients against the reference: tests/test_fast_model.py)."""
+    from alexnet import AlexNet
+
+    calls = []
+    real = lrn_cpu.LRNPoolCppFunction.apply
+    monkeypatch.setattr(lrn_cpu.LRNPoolCppFunction, "apply", lambda *a: calls.append(a[0].shape) or real(*a))
+    model = AlexNet(num_classes=7, widths=(16, 32, 24, 24, 16), fc=(32, 32), fast=True)
+    model(torch.randn(1, 3, 224, 224))
+    assert calls == [torch.Size([1, 16, 55, 55]), torch.Size([1, 32, 27, 27])]
+    calls.clear()
+    AlexNet(num_classes=7, widths=(16, 32, 24, 24, 16), fc=(32, 32), fast=True, lrn_impl="hand_backward")(
+        torch.randn(1, 3, 224, 224))
+    assert calls == []  # another LRN implementation asked for: the layers one by one

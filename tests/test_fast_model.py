@@ -56,7 +56,7 @@ def test_full_paper_model_fast_equals_reference_eval_and_channels_last():
                                    rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kwargs", [dict(towers=1), dict(lrn=False), dict(activation="tanh"),
+@pytest.mark.parametrize("kwargs", [dict(), dict(towers=1), dict(lrn=False), dict(activation="tanh"),
                                     dict(pool="non-overlapping"), dict(conv1_padding=2, adaptive_pool=True)])
 def test_fast_path_variants_equal_reference(kwargs):
     cfg = dict(SMALL, dropout=0.0, **kwargs)

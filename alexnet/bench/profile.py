@@ -3,7 +3,7 @@
 One training step (forward, loss, backward, optimiser) of each network, timed op by op with
 ``torch.profiler`` after a warm-up, the ops' own (self) CPU time summed into the parts of the
 paper's design a reader asks about: the convolutions (the own-tower ones of Section 3.2, grouped,
-apart), LRN forward and backward (3.3), max pooling (3.4), ReLU (3.1), dropout (4.2), the fully
+apart), LRN forward and backward (3.3), max pooling (3.4), the two fused on the CPU, ReLU (3.1), dropout (4.2), the fully
 connected layers, the optimiser step (Section 5) and the casts of mixed precision.
 """
 from __future__ import annotations
@@ -15,7 +15,8 @@ import torch
 __all__ = ["CATEGORIES", "category", "profile_steps", "profile_networks"]
 
 #: The parts a step's time is summed into, in the order of the table.
-CATEGORIES = ("convolutions", "own-tower convolutions (grouped)", "LRN", "max pooling", "ReLU", "dropout",
+CATEGORIES = ("convolutions", "own-tower convolutions (grouped)", "LRN", "max pooling", "LRN + max pooling (fused)",
+              "ReLU", "dropout",
               "fully connected", "optimiser step", "precision casts", "loss", "other")
 
 _NAMES = {
@@ -52,6 +53,8 @@ def category(event) -> str:
     while parent is not None:
         if parent.name.startswith("Optimizer.step") or parent.name.startswith("Optimizer.zero_grad"):
             return "optimiser step"
+        if parent.name == "LRN + max pooling" or "LRNPoolCppFunction" in parent.name:
+            return "LRN + max pooling (fused)"
         if parent.name == "LRN" or any(k in parent.name for k in _LRN_ANCESTORS[1:]):
             return "LRN"
         parent = parent.cpu_parent

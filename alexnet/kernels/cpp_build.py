@@ -1,0 +1,64 @@
+"""Building the C++ CPU kernels of this package on first use (:mod:`.lrn_cpu`, :mod:`.sgd_cpu`).
+
+Each kernel is one ``.cpp`` file beside its Python module, compiled by
+:func:`torch.utils.cpp_extension.load` (a C++ compiler and ninja; about a minute, once per machine).
+The build is cached under torch's extension folder, named after the source, the flags and this
+CPU's instruction sets, since it is compiled for them (``-march=native``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+__all__ = ["CFLAGS", "cpu_flags", "toolchain_present", "build"]
+
+#: Compiled for this CPU's vector units; square roots without errno so that their loops vectorise.
+CFLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fopenmp"]
+
+
+def cpu_flags() -> str:
+    """This CPU's instruction sets (``-march=native`` compiles for them)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _venv_on_path() -> None:
+    """ninja installed by pip into this Python's environment is found even when it is not activated."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def toolchain_present() -> bool:
+    """Whether a C++ compiler and ninja are on the path (this Python's environment included)."""
+    _venv_on_path()
+    return shutil.which(os.environ.get("CXX", "c++")) is not None and shutil.which("ninja") is not None
+
+
+def build(name: str, source: Path, state: dict) -> ModuleType:
+    """The compiled module of ``source``, built on the first call and kept in ``state["module"]``.
+
+    A failed build sets ``state["broken"]`` (so that callers stop asking for it) and raises.
+    """
+    if "module" not in state:
+        from torch.utils.cpp_extension import load
+
+        _venv_on_path()
+        tag = hashlib.sha1((cpu_flags() + " ".join(CFLAGS) + source.read_text()).encode()).hexdigest()[:10]
+        try:
+            state["module"] = load(name=f"{name}_{tag}", sources=[str(source)], extra_cflags=CFLAGS,
+                                   extra_ldflags=["-fopenmp"], verbose=False)
+        except Exception:
+            state["broken"] = True
+            raise
+    return state["module"]
