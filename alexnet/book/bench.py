@@ -16,7 +16,7 @@ from ..provenance import Provenance
 __all__ = ["PERFORMANCE_PROFILES", "load_results", "machines_table", "model_table", "ratio_table", "mfu_table",
            "floor_table", "lrn_table", "data_table", "plot_rates", "plot_all_rates", "run_label", "spread_table",
            "profile_table", "cifar_table", "loop_table", "section", "ratio_value", "rate_runs", "step_ms",
-           "lrn_price", "lrn_gap_text"]
+           "lrn_price", "lrn_gap_text", "profile_parts", "goal_text"]
 
 #: The notebook's profiles. ``live_lrn``: also time the LRN on this machine, tiny (seconds).
 PERFORMANCE_PROFILES = {
@@ -146,11 +146,14 @@ def lrn_table(rec: dict) -> pd.DataFrame:
 
 
 def section(results: dict[str, dict], name: str) -> tuple[str, dict] | tuple[None, None]:
-    """The first results file holding section ``name``: ``(stem, record)``, or ``(None, None)``."""
-    for stem, rec in results.items():
-        if rec["sections"].get(name):
-            return stem, rec
-    return None, None
+    """The newest results file (by its provenance date) holding section ``name``: ``(stem, record)``,
+    or ``(None, None)``."""
+    holding = [(rec.get("provenance", {}).get("date") or "", stem) for stem, rec in results.items()
+               if rec["sections"].get(name)]
+    if not holding:
+        return None, None
+    stem = max(holding)[1]
+    return stem, results[stem]
 
 
 def rate_runs(results: dict[str, dict]) -> dict[str, dict]:
@@ -264,6 +267,15 @@ def profile_table(rec: dict, mode: str) -> pd.DataFrame:
         table[f"{label} ms"] = [by_part.get(p, {}).get("ms") for p in parts]
         table[f"{label} %"] = [by_part.get(p, {}).get("percent") for p in parts]
     return table
+
+
+def profile_parts(rec: dict | None, network: str, mode: str) -> dict[str, float]:
+    """One profiled step's milliseconds by part (and ``"total"``) for ``network`` in ``mode``; empty
+    where the record has no such row."""
+    for r in (rec or {}).get("sections", {}).get("profile", {}).get("rows", []):
+        if r["network"] == network and r["mode"] == mode:
+            return {**{p["part"]: p["ms"] for p in r["parts"]}, "total": r["step_ms"]}
+    return {}
 
 
 def cifar_table(rec: dict) -> pd.DataFrame:
