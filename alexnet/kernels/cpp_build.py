@@ -8,6 +8,7 @@ CPU's instruction sets, since it is compiled for them (``-march=native``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import platform
 import shutil
@@ -45,14 +46,26 @@ def toolchain_present() -> bool:
     return shutil.which(os.environ.get("CXX", "c++")) is not None and shutil.which("ninja") is not None
 
 
+def _load_function():
+    """:func:`torch.utils.cpp_extension.load`, imported without its warning that no CUDA runtime is
+    found (these kernels are CPU code; the warning would only clutter a chapter's output)."""
+    log = logging.getLogger("torch.utils.cpp_extension")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        from torch.utils.cpp_extension import load
+    finally:
+        log.setLevel(level)
+    return load
+
+
 def build(name: str, source: Path, state: dict) -> ModuleType:
     """The compiled module of ``source``, built on the first call and kept in ``state["module"]``.
 
     A failed build sets ``state["broken"]`` (so that callers stop asking for it) and raises.
     """
     if "module" not in state:
-        from torch.utils.cpp_extension import load
-
+        load = _load_function()
         _venv_on_path()
         tag = hashlib.sha1((cpu_flags() + " ".join(CFLAGS) + source.read_text()).encode()).hexdigest()[:10]
         try:
