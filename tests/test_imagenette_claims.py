@@ -74,6 +74,10 @@ def _check_book_tables(towers, ens, colour):
     assert all("±" in v for v in ic.arms_table(towers, "towers")["top-1 (1 patch)"])
     runs = ic.runs_table(towers, "towers")
     assert len(runs) == 4 and runs["parameters"].nunique() == 2
+    # each run names the commit that trained it, the shared baseline's from the baseline's records
+    commits = {e["git_commit"][:7] for name in ("towers", SHARED)
+               for e in _lines(towers.path.parent.parent / name / "ci.records.jsonl")}
+    assert len(commits) == 1 and set(runs["commit"]) == commits and set(ic.colour_table(colour)["commit"]) == commits
     assert list(ic.ensemble_table(ens)["networks averaged"]) == [1, 2]
     assert list(ic.colour_table(colour)["seed"]) == [0, 1] and ic.colour_table(None).empty
 

@@ -4,6 +4,7 @@ verdicts' values, the ensembles and the per-run colour test. Values, tables and 
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,7 @@ from .formatting import duration, pct, points
 from .results import status
 
 __all__ = ["ARMS", "claim_values", "ensemble_values", "colour_values", "arms_table", "runs_table", "ensemble_table",
-           "colour_table", "provenance"]
+           "colour_table", "provenance", "run_commits"]
 
 #: Each claim's two arms: (findings key, label), the baseline first.
 ARMS = {
@@ -83,9 +84,33 @@ def arms_table(r: ExperimentResult | None, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def run_commits(r: ExperimentResult | None) -> dict[tuple[str, int], str]:
+    """``{(variant, seed): short commit}`` of every run behind ``r``, read from its record file and,
+    for a claim that shares the baseline runs, from the baseline's (``{}`` where there are none)."""
+    if r is None or r.path is None:
+        return {}
+    from ..experiments.records import records_path
+
+    files = [records_path(r.path)]
+    shared = r.findings.get("shared_baseline")
+    if shared:
+        files.append(r.path.parent.parent / shared / records_path(r.path).name)
+    commits: dict[tuple[str, int], str] = {}
+    for file in files:
+        for line in file.read_text().splitlines() if file.exists() else []:
+            try:
+                entry = json.loads(line)
+                commits[(entry["key"]["variant"], int(entry["key"]["seed"]))] = (entry.get("git_commit") or "")[:7]
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line: the records' own reader repairs it
+    return commits
+
+
 def runs_table(r: ExperimentResult | None, name: str) -> pd.DataFrame:
-    """Every run of both arms: seed, parameters, epochs, rate reductions, errors, training time."""
+    """Every run of both arms: seed, parameters, epochs, rate reductions, errors, training time, and
+    the commit that trained it."""
     rows = []
+    commits = run_commits(r)
     for key, label in ARMS[name]:
         for run in (r.findings.get("runs", {}).get(key, []) if r is not None else []):
             rows.append({"network": label, "seed": run["seed"], "parameters": f"{run['parameters']:,}",
@@ -94,7 +119,8 @@ def runs_table(r: ExperimentResult | None, name: str) -> pd.DataFrame:
                                                     f"{pct(run['centre']['top5_error'])}",
                          "top-1 / top-5, 10 patches": f"{pct(run['ten_crop']['top1_error'])} / "
                                                       f"{pct(run['ten_crop']['top5_error'])}",
-                         "training time": duration(run["seconds"])})
+                         "training time": duration(run["seconds"]),
+                         "commit": commits.get((run["variant"], run["seed"]), "-")})
     return pd.DataFrame(rows)
 
 
@@ -113,13 +139,15 @@ def ensemble_table(r: ExperimentResult | None) -> pd.DataFrame:
 
 def colour_table(r: ExperimentResult | None) -> pd.DataFrame:
     """Section 6.1's colour test for each run: each tower's mean colour specificity, which tower is the
-    colour-specific one, and the permutation p-value of the gap."""
+    colour-specific one, the permutation p-value of the gap, and the commit that trained the run."""
     rows = []
+    commits = run_commits(r)
     for run in (r.findings.get("runs", []) if r is not None else []):
         t1, t2 = run["towers"]
         rows.append({"seed": run["seed"], "tower 1": f"{t1['mean']:.2f}", "tower 2": f"{t2['mean']:.2f}",
-                     "colour-specific tower": run["colour_specific_tower"], "p": f"{run['p_value']:.4f}"})
-    return pd.DataFrame(rows, columns=["seed", "tower 1", "tower 2", "colour-specific tower", "p"])
+                     "colour-specific tower": run["colour_specific_tower"], "p": f"{run['p_value']:.4f}",
+                     "commit": commits.get(("baseline", run["seed"]), "-")})
+    return pd.DataFrame(rows, columns=["seed", "tower 1", "tower 2", "colour-specific tower", "p", "commit"])
 
 
 def provenance(r: ExperimentResult | None) -> str:
