@@ -146,3 +146,28 @@ def test_a_killed_queue_resumes_its_run_and_ends_with_the_same_records(out):
     for name in ("towers.records.jsonl", f"{SHARED}.towers.records.jsonl"):
         assert errors(cut.with_name(name)) == errors(whole.with_name(name)), name
     assert json.loads(cut.read_text())["progress"]["complete"] is True
+
+
+def test_commits_note_says_which_commit_trained_which_seed(tmp_path):
+    """Seeds trained at different commits are named on the page, and a pair split across commits is flagged."""
+    import json
+    from types import SimpleNamespace
+
+    from alexnet.book import imagenette_claims as ic
+
+    def write(name, entries):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "full.records.jsonl").write_text(
+            "".join(json.dumps({"key": {"variant": v, "seed": s}, "git_commit": c * 40}) + "\n" for v, s, c in entries))
+    write(SHARED, [("baseline", 0, "a"), ("baseline", 1, "a"), ("baseline", 2, "b")])
+    write("towers", [("one_tower", 0, "a"), ("one_tower", 1, "a"), ("one_tower", 2, "b")])
+    r = SimpleNamespace(path=tmp_path / "towers" / "full.json", findings={"shared_baseline": SHARED})
+    note = ic.commits_note(r, "Why they differ.")
+    assert note.startswith("The runs come from 2 commits: seeds 0, 1 at commit aaaaaaa; seed 2 at commit bbbbbbb.")
+    assert "Why they differ." in note and "one commit" in note and "mix" not in note
+    write("imagenette_lrn", [("no_lrn", 0, "a"), ("no_lrn", 2, "a")])
+    r.path = tmp_path / "imagenette_lrn" / "full.json"
+    assert "The pairs of seed 2 mix commits." in ic.commits_note(r)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "full.records.jsonl").write_text(json.dumps({"key": {"variant": "x", "seed": 0}, "git_commit": "c" * 40}))
+    assert ic.commits_note(SimpleNamespace(path=tmp_path / "one" / "full.json", findings={})) == ""
