@@ -13,7 +13,7 @@ from ..experiments.result import ExperimentResult
 from .formatting import duration, pct, points
 from .results import status
 
-__all__ = ["ARMS", "COMMITS_WHY", "claim_values", "ensemble_values", "colour_values", "arms_table", "runs_table", "ensemble_table",
+__all__ = ["ARMS", "COMMITS_WHY", "RUNS_CAPTION", "claim_values", "ensemble_values", "colour_values", "arms_table", "runs_table", "ensemble_table",
            "colour_table", "provenance", "run_commits", "commits_note"]
 
 #: What differs between the commits that trained the committed Imagenette runs (seeds 0 and 1 at 8ae6ada,
@@ -21,6 +21,10 @@ __all__ = ["ARMS", "COMMITS_WHY", "claim_values", "ensemble_values", "colour_val
 COMMITS_WHY = ("Both train the same settings (the records' keys are the same); from 3c0d9c0 on, LRN, the max "
                "pooling after it and the update run as C++ loops, which changes the last bits of the arithmetic "
                "and shortens the runs.")
+
+#: The caption of :func:`runs_table`, whose headers are kept short so that it fits a page.
+RUNS_CAPTION = ("Every run: top-1 / top-5 error (%) of its last epoch with one centre patch and with ten, the times "
+                "the rate was divided by 10, training time on this project's machine, and the commit that trained it")
 
 #: Each claim's two arms: (findings key, label), the baseline first.
 ARMS = {
@@ -34,6 +38,8 @@ def claim_values(r: ExperimentResult | None, prefix: str, paper: dict[str, float
     mean improvement, its 95% interval and half-width in points, the paper's effect (``paper``, used
     when there is no result yet) and the verdict; "not run" where nothing is committed."""
     out: dict[str, Any] = {f"{prefix}_status": status(r), f"{prefix}_seeds": str(r.claim.improvement["n"]) if r else "0"}
+    pairs = r.claim.improvement["n"] if r else 0
+    out[f"{prefix}_pairs"] = f"{pairs} paired seed{'' if pairs == 1 else 's'}"
     for k in ("top1", "top5"):
         v = (r.claim if k == "top1" else r.verdict_of("top5")) if r is not None else None
         effect = v.paper_effect if v is not None and v.paper_effect is not None else (paper or {}).get(f"{k}_error")
@@ -132,19 +138,20 @@ def commits_note(r: ExperimentResult | None, why: str = COMMITS_WHY) -> str:
 
 
 def runs_table(r: ExperimentResult | None, name: str) -> pd.DataFrame:
-    """Every run of both arms: seed, parameters, epochs, rate reductions, errors, training time, and
-    the commit that trained it."""
+    """Every run of both arms (short labels, so that the table fits a page): seed, parameters, epochs,
+    rate reductions, top-1 / top-5 error with one patch and ten, training time, and the commit that
+    trained it (:data:`RUNS_CAPTION` says so under the short headers)."""
     rows = []
     commits = run_commits(r)
     for key, label in ARMS[name]:
         for run in (r.findings.get("runs", {}).get(key, []) if r is not None else []):
-            rows.append({"network": label, "seed": run["seed"], "parameters": f"{run['parameters']:,}",
-                         "epochs": run["epochs"], "rate divided": run["lr_drops"],
-                         "top-1 / top-5, 1 patch": f"{pct(run['centre']['top1_error'])} / "
+            rows.append({"network": label.split(" (")[0], "seed": run["seed"], "parameters": f"{run['parameters']:,}",
+                         "epochs": run["epochs"], "lr drops": run["lr_drops"],
+                         "1 patch": f"{pct(run['centre']['top1_error'])} / "
                                                     f"{pct(run['centre']['top5_error'])}",
-                         "top-1 / top-5, 10 patches": f"{pct(run['ten_crop']['top1_error'])} / "
+                         "10 patches": f"{pct(run['ten_crop']['top1_error'])} / "
                                                       f"{pct(run['ten_crop']['top5_error'])}",
-                         "training time": duration(run["seconds"]),
+                         "time": duration(run["seconds"]),
                          "commit": commits.get((run["variant"], run["seed"]), "-")})
     return pd.DataFrame(rows)
 
