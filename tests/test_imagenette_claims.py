@@ -79,6 +79,9 @@ def _check_book_tables(towers, ens, colour):
                for e in _lines(towers.path.parent.parent / name / "ci.records.jsonl")}
     assert len(commits) == 1 and set(runs["commit"]) == commits and set(ic.colour_table(colour)["commit"]) == commits
     assert list(ic.ensemble_table(ens)["networks averaged"]) == [1, 2]
+    base = ic.baseline_values(ens)  # the headline over the baseline seeds, from the ensemble's members
+    assert base["base_seeds"] == "2 seeds" and "±" in base["base_centre_top1_error"]
+    assert ic.baseline_values(None)["base_ten_crop_top1_error"] == "not run"
     assert list(ic.colour_table(colour)["seed"]) == [0, 1] and ic.colour_table(None).empty
 
 

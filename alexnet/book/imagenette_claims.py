@@ -13,7 +13,7 @@ from ..experiments.result import ExperimentResult
 from .formatting import duration, pct, points
 from .results import status
 
-__all__ = ["ARMS", "COMMITS_WHY", "RUNS_CAPTION", "claim_values", "ensemble_values", "colour_values", "arms_table", "runs_table", "ensemble_table",
+__all__ = ["ARMS", "COMMITS_WHY", "RUNS_CAPTION", "baseline_values", "claim_values", "ensemble_values", "colour_values", "arms_table", "runs_table", "ensemble_table",
            "colour_table", "provenance", "run_commits", "commits_note"]
 
 #: What differs between the commits that trained the committed Imagenette runs (seeds 0 and 1 at 8ae6ada,
@@ -68,6 +68,21 @@ def ensemble_values(r: ExperimentResult | None) -> dict[str, Any]:
             "ens_gain": points(r.claim.improvement["mean"]) if r.claim.improvement["n"] else "not run",
             "ens_interval": f"{points(iv[0])} to {points(iv[1])}" if iv else "no interval",
             "ens_verdict": r.verdict if r.progress.complete else status(r)}
+
+
+def baseline_values(r: ExperimentResult | None) -> dict[str, Any]:
+    """Glue values of the headline over the baseline seeds (the ensemble's members, one per seed): how
+    many, and each error's mean ± standard deviation with one patch and ten ("not run" without them)."""
+    s = (r.findings.get("summary") or {}) if r is not None else {}
+    n = s.get("centre_top1_error", {}).get("n", 0)
+    out: dict[str, Any] = {"base_seeds": f"{n} seed{'' if n == 1 else 's'}"}
+    for key in ("centre_top1_error", "centre_top5_error", "ten_crop_top1_error", "ten_crop_top5_error"):
+        v = s.get(key)
+        spread = f" ± {points(v['std'], sign=False)}" if v and v["n"] > 1 else ""
+        out[f"base_{key}"] = f"{pct(v['mean'])}{spread}" if v and v["n"] else "not run"
+    out["base_range"] = (f"{pct(s['centre_top1_error']['min'])} to {pct(s['centre_top1_error']['max'])}"
+                         if n else "not run")
+    return out
 
 
 def colour_values(r: ExperimentResult | None) -> dict[str, Any]:
