@@ -133,9 +133,10 @@ def run_commits(r: ExperimentResult | None) -> dict[tuple[str, int], str]:
     return commits
 
 
-def commits_note(r: ExperimentResult | None, why: str = COMMITS_WHY) -> str:
-    """Which commit trained which seeds, where the runs come from more than one (else ""), with the
-    page's ``why`` (what differs between them), and whether each seed's pair comes from one commit."""
+def commits_note(r: ExperimentResult | None, why: str = COMMITS_WHY, paired: bool = True) -> str:
+    """Which commit trained which seeds, where the runs come from more than one (else ""), with
+    ``why`` (what differs between them), and for a ``paired`` claim whether each seed's pair comes
+    from one commit."""
     commits = run_commits(r)
     by_commit: dict[str, set[int]] = {}
     for (_, seed), commit in commits.items():
@@ -147,6 +148,8 @@ def commits_note(r: ExperimentResult | None, why: str = COMMITS_WHY) -> str:
     parts = [f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, sorted(seeds)))} at commit {commit}"
              for commit, seeds in sorted(by_commit.items(), key=lambda item: min(item[1]))]
     said = f"The runs come from {len(by_commit)} commits: {'; '.join(parts)}." + (f" {why}" if why else "")
+    if not paired:
+        return said
     if split:
         return said + f" The pairs of seed{'s' if len(split) > 1 else ''} {', '.join(map(str, split))} mix commits."
     return said + " Each seed's runs come from one commit, so each paired difference does too."
