@@ -29,17 +29,24 @@ def extension():
     return build("alexnet_lrn_cpu", _SOURCE, _STATE)
 
 
+def _dense_input(z: torch.Tensor, groups: int) -> torch.Tensor:
+    """``z`` checked for the C++ loops (4-D, channels splitting into ``groups``), made contiguous
+    unless it already is or is channels-last."""
+    if z.dim() != 4:
+        raise ValueError(f"LRN expects (N, C, H, W) input, got shape {tuple(z.shape)}")
+    if z.shape[1] % groups:
+        raise ValueError(f"LRN: channels ({z.shape[1]}) must split evenly into groups ({groups})")
+    if not (z.is_contiguous() or z.is_contiguous(memory_format=torch.channels_last)):
+        z = z.contiguous()
+    return z
+
+
 class LRNCppFunction(torch.autograd.Function):
     """Forward and backward by the C++ loops; saves only the input."""
 
     @staticmethod
     def forward(ctx, z, size, alpha, beta, k, groups, relu):  # type: ignore[override]
-        if z.dim() != 4:
-            raise ValueError(f"LRN expects (N, C, H, W) input, got shape {tuple(z.shape)}")
-        if z.shape[1] % groups:
-            raise ValueError(f"LRN: channels ({z.shape[1]}) must split evenly into groups ({groups})")
-        if not (z.is_contiguous() or z.is_contiguous(memory_format=torch.channels_last)):
-            z = z.contiguous()
+        z = _dense_input(z, groups)
         ctx.save_for_backward(z)
         ctx.args = (size, alpha, beta, k, groups, relu)
         return extension().forward(z, size, alpha, beta, k, groups, relu)
@@ -65,12 +72,7 @@ class LRNPoolCppFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, size, alpha, beta, k, groups, relu, pool_k, pool_s):  # type: ignore[override]
-        if z.dim() != 4:
-            raise ValueError(f"LRN expects (N, C, H, W) input, got shape {tuple(z.shape)}")
-        if z.shape[1] % groups:
-            raise ValueError(f"LRN: channels ({z.shape[1]}) must split evenly into groups ({groups})")
-        if not (z.is_contiguous() or z.is_contiguous(memory_format=torch.channels_last)):
-            z = z.contiguous()
+        z = _dense_input(z, groups)
         out, where = extension().pool_forward(z, size, alpha, beta, k, groups, relu, pool_k, pool_s)
         ctx.save_for_backward(z, where)
         ctx.args = (size, alpha, beta, k, groups, relu, pool_k, pool_s)
