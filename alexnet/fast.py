@@ -123,6 +123,7 @@ def features(model: nn.Module, x: torch.Tensor, own_tower_conv: OwnTowerConv = g
     h = _act_lrn_pool(model, own_tower_conv(model, h, "conv2", 2))
     w, b = stacked(model, "conv3")  # conv3 reads both towers
     h = _act(model, F.conv2d(h, w, b, padding=1))
-    h = _act(model, own_tower_conv(model, h, "conv4", 1))
+    if model.towers[0].conv4 is not None:  # removed in Section 7's depth ablation
+        h = _act(model, own_tower_conv(model, h, "conv4", 1))
     h = model.pool(_act(model, own_tower_conv(model, h, "conv5", 1)))
     return torch.flatten(model.avgpool(h), 1)

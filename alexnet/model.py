@@ -89,21 +89,26 @@ class Tower(nn.Module):
     """The layers that live on one of the paper's GPUs.
 
     Arguments are this tower's own output sizes and the input sizes each layer sees
-    (conv3, fc6, fc7 and fc8 read the outputs of every tower).
+    (conv3, fc6, fc7 and fc8 read the outputs of every tower). Without ``conv4`` (Section 7's
+    depth ablation) the tower's ``conv4`` is ``None`` and conv5 reads conv3's maps.
     """
 
-    def __init__(self, out: Sequence[int], inp: Sequence[int], conv1_padding: int) -> None:
+    def __init__(self, out: Sequence[int], inp: Sequence[int], conv1_padding: int, conv4: bool = True) -> None:
         super().__init__()
         c1, c2, c3, c4, c5, f6, f7, f8 = out
         i3, i6, i7, i8 = inp
         self.conv1 = nn.Conv2d(3, c1, 11, stride=4, padding=conv1_padding)
         self.conv2 = nn.Conv2d(c1, c2, 5, padding=2)
         self.conv3 = nn.Conv2d(i3, c3, 3, padding=1)
-        self.conv4 = nn.Conv2d(c3, c4, 3, padding=1)
-        self.conv5 = nn.Conv2d(c4, c5, 3, padding=1)
+        self.conv4 = nn.Conv2d(c3, c4, 3, padding=1) if conv4 else None
+        self.conv5 = nn.Conv2d(c4 if conv4 else c3, c5, 3, padding=1)
         self.fc6 = nn.Linear(i6, f6)
         self.fc7 = nn.Linear(i7, f7)
         self.fc8 = nn.Linear(i8, f8)
+
+    def layers(self) -> list[tuple[str, nn.Module]]:
+        """(name, layer) of every layer this tower has, conv1 to fc8."""
+        return [(n, getattr(self, n)) for n in LAYER_NAMES if getattr(self, n) is not None]
 
 
 class AlexNet(nn.Module):
@@ -128,6 +133,9 @@ class AlexNet(nn.Module):
             a 224 input gives 55x55; none for 227) or a symmetric int padding (torchvision: 2).
         adaptive_pool: resize pool5 to 6x6 with adaptive average pooling (torchvision's layout).
         init: ``"paper"`` (Section 5) or ``"torch"`` (PyTorch's default initialisation).
+        conv4: ``False`` removes conv4, so that conv5 reads conv3's maps (Section 7: "removing any
+            of the middle layers results in a loss of about 2% for the top-1 performance"; conv4
+            is the middle layer whose removal leaves every other layer's shape as it is).
         devices: ``None`` (one device, moved with ``.to``) or one device per tower.
         fast: ``False`` (the reference: each tower's layers run one by one) or ``True`` (the
             fast path of :mod:`alexnet.fast`: the towers side by side, own-tower convolutions as
@@ -154,6 +162,7 @@ class AlexNet(nn.Module):
         conv1_padding: str | int = "convnet",
         adaptive_pool: bool = False,
         init: str = "paper",
+        conv4: bool = True,
         devices: Sequence[str | torch.device] | None = None,
         fast: bool | str = False,
         lrn_impl: str | None = None,
@@ -195,14 +204,14 @@ class AlexNet(nn.Module):
             num_classes=num_classes, towers=towers, widths=widths, fc=fc, lrn=lrn, pool=pool,
             activation=activation, dropout=dropout, dropout_mode=dropout_mode,
             dropout_on=dropout_on, conv1_padding=conv1_padding, adaptive_pool=adaptive_pool,
-            init=init,
+            init=init, **({} if conv4 else {"conv4": False}),  # named only when removed: older configs match
         )
         self.num_classes = num_classes
         self.conv1_padding = conv1_padding
         per = [_split(w, towers) for w in (*widths, *fc, num_classes)]
         inputs = (widths[1], widths[4] * 36, fc[0], fc[1])
         self.towers = nn.ModuleList(
-            Tower([p[t] for p in per], inputs, conv1_padding if isinstance(conv1_padding, int) else 0)
+            Tower([p[t] for p in per], inputs, conv1_padding if isinstance(conv1_padding, int) else 0, conv4)
             for t in range(towers)
         )
         self.act = nn.ReLU() if activation == "relu" else nn.Tanh()
@@ -224,8 +233,7 @@ class AlexNet(nn.Module):
     def reset_parameters(self) -> None:
         """Section 5: weights ~ N(0, 0.01^2); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0."""
         for tower in self.towers:
-            for name in LAYER_NAMES:
-                layer = getattr(tower, name)
+            for name, layer in tower.layers():
                 layer.weight.normal_(0.0, 0.01)
                 layer.bias.fill_(1.0 if name in BIAS_ONE_LAYERS else 0.0)
 
@@ -285,7 +293,8 @@ class AlexNet(nn.Module):
         a = [self.pool(self.lrn(self.act(t.conv1(x.to(d))))) for t, d in zip(self.towers, devs)]
         a = [self.pool(self.lrn(self.act(t.conv2(h)))) for t, h in zip(self.towers, a)]
         a = [self.act(t.conv3(self._cross(a, d))) for t, d in zip(self.towers, devs)]
-        a = [self.act(t.conv4(h)) for t, h in zip(self.towers, a)]
+        if self.towers[0].conv4 is not None:
+            a = [self.act(t.conv4(h)) for t, h in zip(self.towers, a)]
         a = [self.pool(self.act(t.conv5(h))) for t, h in zip(self.towers, a)]
         return torch.flatten(self.avgpool(self._cross(a, devs[0])), 1)
 

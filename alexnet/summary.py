@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .model import LAYER_NAMES, AlexNet
+from .model import AlexNet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,12 +44,11 @@ def summary(model: AlexNet, input_size: int = 224) -> "pd.DataFrame":
 
     if not isinstance(model, AlexNet):
         raise TypeError(f"summary expects an alexnet.AlexNet, got {type(model).__name__}")
-    rows: dict[str, dict] = {n: dict(parameters=0, neurons=0, macs=0, shape=None) for n in LAYER_NAMES}
+    names = [n for n, _ in model.towers[0].layers()]  # without conv4 in Section 7's depth ablation
+    rows: dict[str, dict] = {n: dict(parameters=0, neurons=0, macs=0, shape=None) for n in names}
     hooks = []
     for tower in model.towers:
-        for name in LAYER_NAMES:
-            layer = getattr(tower, name)
-
+        for name, layer in tower.layers():
             def hook(mod, inp, out, name=name):
                 row = rows[name]
                 row["parameters"] += sum(p.numel() for p in mod.parameters())
@@ -83,7 +82,7 @@ def summary(model: AlexNet, input_size: int = 224) -> "pd.DataFrame":
             "neurons": rows[n]["neurons"],
             "mult-adds": rows[n]["macs"],
         }
-        for n in LAYER_NAMES
+        for n in names
     ]
     table.append({"layer": "total", "input from": "", "output": "",
                   "parameters": sum(r["parameters"] for r in table),

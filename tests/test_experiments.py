@@ -198,7 +198,8 @@ def test_training_with_augmentation_and_divergence_flag():
 # ----------------------------------------------------------------------------- experiments and CLI
 def test_profiles_are_complete_and_full_is_the_paper_setting():
     assert set(EXPERIMENTS) == {"relu_tanh", "lrn", "pooling", "pca_lighting", "dropout",
-                                "towers", "imagenette_lrn", "ensemble", "tower_colour"}
+                                "towers", "imagenette_lrn", "ensemble", "tower_colour", "imagenette_pooling",
+                                "imagenette_pca", "imagenette_depth"}
     for name, exp in EXPERIMENTS.items():
         assert set(exp.PROFILES) == {"ci", "full"}, name
         assert set(exp.PROFILES["ci"]) == set(exp.PROFILES["full"]), name

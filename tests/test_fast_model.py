@@ -57,7 +57,8 @@ def test_full_paper_model_fast_equals_reference_eval_and_channels_last():
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(towers=1), dict(lrn=False), dict(activation="tanh"),
-                                    dict(pool="non-overlapping"), dict(conv1_padding=2, adaptive_pool=True)])
+                                    dict(pool="non-overlapping"), dict(conv1_padding=2, adaptive_pool=True),
+                                    dict(conv4=False)])
 def test_fast_path_variants_equal_reference(kwargs):
     cfg = dict(SMALL, dropout=0.0, **kwargs)
     if kwargs.get("towers") == 1:

@@ -62,6 +62,26 @@ def test_claims_share_the_baseline_pair_by_seed_and_commit_softmax_outputs(out):
     _check_book_tables(towers, ens, colour)
 
 
+@pytest.mark.slow
+def test_the_optional_claims_pair_with_the_shared_baseline_and_change_only_their_switch(out):
+    """Sections 3.4, 4.1 and 7: one switch each (pooling, PCA lighting, conv4), the baseline trained once."""
+    switches = {"imagenette_pooling": ("pool", "non-overlapping"), "imagenette_pca": ("pca_lighting", False),
+                "imagenette_depth": ("conv4", False)}
+    for n, (name, (setting, value)) in enumerate(switches.items()):
+        r = run(name, "ci", out=out / name / "ci.json", device="cpu", resume=True, **TINY)
+        assert r.progress.complete and r.progress.trained_now == (4 if n == 0 else 2), name
+        base, own = _lines(out / SHARED / "ci.records.jsonl"), _lines(out / name / "ci.records.jsonl")
+        assert len(base) == 2 and [e["key"]["seed"] for e in own] == [0, 1]
+        for b, o in zip(base, own):
+            diff = {k for k in set(b["key"]["train"]) | set(o["key"]["train"])
+                    if b["key"]["train"].get(k) != o["key"]["train"].get(k)}
+            assert diff == {setting} and o["key"]["train"][setting] == value, name
+        assert set(r.findings["summary"]) == set(r.findings["runs"]) and r.claim.paper_effect is not None
+    assert "conv4" not in base[0]["key"]["train"]  # a setting added later is left out of the key at its default
+    depth = _lines(out / "imagenette_depth" / "ci.records.jsonl")
+    assert depth[0]["record"]["parameters"] < base[0]["record"]["parameters"]
+
+
 def _check_book_tables(towers, ens, colour):
     """The chapters' tables and glued values come from these results (and say "not run" without one)."""
     from alexnet.book import imagenette_claims as ic
@@ -114,8 +134,9 @@ def test_ensemble_errors_average_softmax_outputs(tmp_path):
 
 
 def test_every_claim_is_registered_with_its_section():
-    assert {EXPERIMENTS[n].SECTION for n in ("towers", "imagenette_lrn", "ensemble", "tower_colour")} == \
-        {"3.2", "3.3", "6", "6.1"}
+    names = ("towers", "imagenette_lrn", "ensemble", "tower_colour", "imagenette_pooling", "imagenette_pca",
+             "imagenette_depth")
+    assert [EXPERIMENTS[n].SECTION for n in names] == ["3.2", "3.3", "6", "6.1", "3.4", "4.1", "7"]
     assert EXPERIMENTS["towers"].PROFILES["full"]["seeds"] >= 3
 
 

@@ -109,7 +109,7 @@ def test_forward_output_and_hidden_shape(paper_model):
 
 @pytest.mark.parametrize("kwargs", [
     dict(towers=1), dict(lrn=False), dict(pool="non-overlapping"), dict(activation="tanh"),
-    dict(dropout=0.0), dict(dropout_mode="inverted"),
+    dict(dropout=0.0), dict(dropout_mode="inverted"), dict(conv4=False),
 ])
 def test_variants_run_and_keep_output_sizes(kwargs):
     m = AlexNet(num_classes=7, **kwargs)
@@ -121,13 +121,26 @@ def test_variants_run_and_keep_output_sizes(kwargs):
     out.sum().backward()
 
 
+def test_without_conv4_conv5_reads_conv3_and_the_rest_keeps_its_shape():
+    """Section 7's depth ablation: conv4 removed from both towers, nothing else changed."""
+    base, short = AlexNet(), AlexNet(conv4=False)
+    assert all(t.conv4 is None and t.conv5.in_channels == t.conv3.out_channels for t in short.towers)
+    conv4 = sum(p.numel() for t in base.towers for p in t.conv4.parameters())
+    assert count_parameters(short) == 60_965_224 - conv4 == 60_301_288
+    assert list(summary(short, 224)["layer"]) == ["conv1", "conv2", "conv3", "conv5", "fc6", "fc7", "fc8", "total"]
+    assert short.config["conv4"] is False and "conv4" not in base.config  # older configs still match
+    keep = {k: v for k, v in base.state_dict().items() if ".conv4." not in k}
+    short.load_state_dict(keep)  # every other layer's parameters fit as they are
+    assert AlexNet(**short.config).towers[0].conv4 is None
+
+
 def test_variant_switches_change_the_network():
     x = torch.randn(1, 3, 227, 227) * 50
     torch.manual_seed(0)
     base = AlexNet(num_classes=5).eval()
-    for kwargs in (dict(lrn=False), dict(pool="non-overlapping"), dict(activation="tanh")):
+    for kwargs in (dict(lrn=False), dict(pool="non-overlapping"), dict(activation="tanh"), dict(conv4=False)):
         other = AlexNet(num_classes=5, **kwargs).eval()
-        other.load_state_dict(base.state_dict())
+        other.load_state_dict(base.state_dict(), strict="conv4" not in kwargs)
         with torch.no_grad():
             assert not torch.allclose(base(x), other(x)), kwargs
 

@@ -181,6 +181,9 @@ def test_config_file_and_flags(tmp_path):
     args = parser.parse_args(["train", "--config", str(tmp_path / "c.yaml"), "--lr", "0.05", "--no-lrn"])
     cfg = config_from_args(args)
     assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.lrn, cfg.momentum) == (7, 32, 0.05, False, 0.9)
+    assert "conv4" not in cfg.model_config(10)  # named only when removed, so older checkpoints still resume
+    short = config_from_args(parser.parse_args(["train", "--no-conv4"]))
+    assert short.model_config(10)["conv4"] is False  # Section 7's depth ablation
     (tmp_path / "bad.json").write_text(json.dumps({"epoch": 3}))
     with pytest.raises(AlexNetError, match="unknown setting 'epoch'"):
         TrainConfig.from_file(tmp_path / "bad.json")

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from ..model import CONV_NAMES, FC_NAMES, AlexNet
+from ..model import AlexNet
 
 __all__ = ["draw_towers", "CROSS_LAYERS"]
 
@@ -37,7 +37,7 @@ def draw_towers(model: AlexNet, ax: Axes | None = None) -> Figure:
     One column per tower and one row per learned layer, so that the labels keep a legible size
     when the figure spans a page (about 8 inches wide).
     """
-    names = CONV_NAMES + FC_NAMES
+    names = [n for n, _ in model.towers[0].layers()]  # no conv4 in Section 7's depth ablation
     n_towers = len(model.towers)
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.8, 0.4 + 0.75 * (len(names) + 1)))

@@ -1,5 +1,5 @@
-"""What the chapters show of the paper's ImageNet claims tested on Imagenette (Sections 3.2, 3.3, 6's
-ensembles, 6.1's Figure 3; :mod:`alexnet.experiments.imagenette`): tables of the runs, the paired
+"""What the chapters show of the paper's ImageNet claims tested on Imagenette (Sections 3.2, 3.3, 3.4, 4.1,
+6's ensembles, 6.1's Figure 3 and 7's depth; :mod:`alexnet.experiments.imagenette`): tables of the runs, the paired
 verdicts' values, the ensembles and the per-run colour test. Values, tables and figures only.
 """
 from __future__ import annotations
@@ -30,6 +30,10 @@ RUNS_CAPTION = ("Every run: top-1 / top-5 error (%) of its last epoch with one c
 ARMS = {
     "towers": (("two_towers", "two towers (the paper's net)"), ("one_tower", "one tower (footnote 2)")),
     "imagenette_lrn": (("with_lrn", "with LRN"), ("without_lrn", "without LRN")),
+    "imagenette_pooling": (("overlapping", "overlapping pooling (3x3, stride 2)"),
+                           ("non_overlapping", "non-overlapping (2x2, stride 2)")),
+    "imagenette_pca": (("with_pca", "with PCA lighting"), ("without_pca", "without PCA lighting")),
+    "imagenette_depth": (("with_conv4", "five conv layers (the paper's net)"), ("without_conv4", "without conv4")),
 }
 
 

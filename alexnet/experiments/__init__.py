@@ -1,5 +1,6 @@
 """The book's experiments, one module per claim: on CIFAR-10 (Sections 3.1, 3.3, 3.4, 4.1, 4.2) and on
-ImageNet photographs (Imagenette: Sections 3.2, 3.3, 6's ensembles, 6.1's Figure 3; :mod:`.imagenette`).
+ImageNet photographs (Imagenette: Sections 3.2, 3.3, 3.4, 4.1, 6's ensembles, 6.1's Figure 3 and 7's depth;
+:mod:`.imagenette`).
 
 Every CIFAR-10 experiment trains small networks and writes
 ``results/<experiment>/<profile>.json`` with provenance (command, git commit, device, date, wall
@@ -20,7 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import dropout, ensemble, imagenette_lrn, lrn, pca_lighting, pooling, relu_tanh, tower_colour, towers
+from . import (dropout, ensemble, imagenette_depth, imagenette_lrn, imagenette_pca, imagenette_pooling, lrn,
+               pca_lighting, pooling, relu_tanh, tower_colour, towers)
 from .common import execute, load_result, result_path, summarise, verdict
 from .result import DataUsed, ExperimentResult, Progress, Verdict, read_result
 
@@ -29,7 +31,8 @@ __all__ = ["EXPERIMENTS", "run", "get", "load_result", "read_result", "result_pa
 
 #: Experiment name -> module (``NAME``, ``SECTION``, ``PAPER_CLAIM``, ``PROFILES``, ``compute``).
 EXPERIMENTS: dict[str, ModuleType] = {m.NAME: m for m in (relu_tanh, lrn, pooling, pca_lighting, dropout,
-                                                           towers, imagenette_lrn, ensemble, tower_colour)}
+                                                           towers, imagenette_lrn, ensemble, tower_colour,
+                                                           imagenette_pooling, imagenette_pca, imagenette_depth)}
 
 
 def get(name: str) -> ModuleType:

@@ -62,6 +62,8 @@ class TrainConfig:
     width_mult: float = _f(1.0, "multiply every width and fc size by this (e.g. 0.25 for CI); anything "
                            "but 1 is NOT the paper's network", group="model")
     lrn: bool = _f(True, "local response normalisation after conv1 and conv2 (3.3)", group="model")
+    conv4: bool = _f(True, "conv4; --no-conv4 removes it, conv5 reading conv3's maps (Section 7's depth "
+                     "ablation: \"removing any of the middle layers\")", group="model")
     pool: str = _f("overlapping", "max pooling: overlapping (3x3, stride 2; 3.4) or non-overlapping (2x2)",
                    group="model", choices=("overlapping", "non-overlapping"))
     activation: str = _f("relu", "relu (3.1) or tanh", group="model", choices=("relu", "tanh"))
@@ -237,7 +239,8 @@ class TrainConfig:
         return dict(num_classes=num_classes, towers=self.towers, widths=tuple(widths), fc=tuple(fc), lrn=self.lrn,
                     pool=self.pool, activation=self.activation, dropout=self.dropout,
                     dropout_mode=self.dropout_mode, dropout_on=self.dropout_on, conv1_padding=pad,
-                    adaptive_pool=self.adaptive_pool, init=self.init)
+                    adaptive_pool=self.adaptive_pool, init=self.init,
+                    **({} if self.conv4 else {"conv4": False}))  # named only when removed: older checkpoints match
 
     def data_config(self) -> dict[str, Any]:
         return dict(resize=self.resize, crop=self.crop, mean_image=self.mean_image, augment=self.augment,
