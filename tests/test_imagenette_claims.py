@@ -195,3 +195,13 @@ def test_commits_note_says_which_commit_trained_which_seed(tmp_path):
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "full.records.jsonl").write_text(json.dumps({"key": {"variant": "x", "seed": 0}, "git_commit": "c" * 40}))
     assert ic.commits_note(SimpleNamespace(path=tmp_path / "one" / "full.json", findings={})) == ""
+
+
+def test_paper_where_places_the_papers_effect_against_our_interval():
+    from alexnet.book.imagenette_claims import claim_values, paper_where
+
+    assert paper_where(0.014, (-0.028, 0.012)).startswith("above our interval")
+    assert paper_where(0.017, (-0.017, 0.031)) == "inside our interval"
+    assert paper_where(0.004, (0.01, 0.03)) == "below our interval"
+    assert paper_where(None, (0.0, 0.1)) == "no figure in the paper" and paper_where(0.01, None) == "no interval yet"
+    assert claim_values(None, "x", {"top1_error": 0.02})["x_top1_paper_where"] == "no interval yet"

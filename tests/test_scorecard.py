@@ -85,11 +85,11 @@ def test_a_partial_result_is_shown_as_partial_never_as_a_verdict(tmp_path):
 def test_a_result_still_to_come_is_read_when_it_appears(tmp_path):
     src = _committed("pooling")
     values = json.loads(src.read_text())
-    values["experiment"] = "depth"
-    (tmp_path / "results" / "depth").mkdir(parents=True)
-    (tmp_path / "results" / "depth" / "full.json").write_text(json.dumps(values))
+    values["experiment"] = "imagenette_depth"
+    (tmp_path / "results" / "imagenette_depth").mkdir(parents=True)
+    (tmp_path / "results" / "imagenette_depth" / "full.json").write_text(json.dumps(values))
     shutil.copytree(ROOT / "results" / "imagenette", tmp_path / "results" / "imagenette")
-    row = {r.source: r for r in S.rows(tmp_path)}["results/depth/full.json"]
+    row = {r.source: r for r in S.rows(tmp_path)}["results/imagenette_depth/full.json"]
     assert row.claim == "depth matters"
     if values["progress"]["complete"]:
         assert row.verdict == values["verdict"]
@@ -126,3 +126,11 @@ def test_thumbnails_are_drawn_from_committed_files_or_say_not_run(tmp_path):
         plt.close(fig)
     for fig in S.thumbnails().values():
         plt.close(fig)
+
+
+def test_a_rows_data_cell_names_the_set_and_counts_its_images_once():
+    r = load_result("towers", "full")
+    if r is None:
+        pytest.skip("no committed towers result")
+    cell = S.experiment_row("towers", r).data
+    assert cell.count(f"{r.data.train_images:,}") == 1 and cell.startswith("Imagenette")

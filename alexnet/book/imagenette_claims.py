@@ -13,7 +13,7 @@ from ..experiments.result import ExperimentResult
 from .formatting import duration, pct, points
 from .results import status
 
-__all__ = ["ARMS", "COMMITS_WHY", "RUNS_CAPTION", "baseline_values", "claim_values", "ensemble_values", "colour_values", "arms_table", "runs_table", "ensemble_table",
+__all__ = ["ARMS", "COMMITS_WHY", "RUNS_CAPTION", "baseline_values", "claim_values", "paper_where", "ensemble_values", "colour_values", "arms_table", "runs_table", "ensemble_table",
            "colour_table", "provenance", "run_commits", "commits_note"]
 
 #: What differs between the commits that trained the committed Imagenette runs (seeds 0 and 1 at 8ae6ada,
@@ -40,7 +40,8 @@ ARMS = {
 def claim_values(r: ExperimentResult | None, prefix: str, paper: dict[str, float] | None = None) -> dict[str, Any]:
     """Glue values of a paired claim: status, seeds, and for top-1 and top-5 error (one centre patch) the
     mean improvement, its 95% interval and half-width in points, the paper's effect (``paper``, used
-    when there is no result yet) and the verdict; "not run" where nothing is committed."""
+    when there is no result yet), where that effect lies against the interval, and the verdict; "not
+    run" where nothing is committed."""
     out: dict[str, Any] = {f"{prefix}_status": status(r), f"{prefix}_seeds": str(r.claim.improvement["n"]) if r else "0"}
     pairs = r.claim.improvement["n"] if r else 0
     out[f"{prefix}_pairs"] = f"{pairs} paired seed{'' if pairs == 1 else 's'}"
@@ -54,7 +55,20 @@ def claim_values(r: ExperimentResult | None, prefix: str, paper: dict[str, float
         out[f"{prefix}_{k}_half"] = points(v.half_width, sign=False) if v is not None and v.half_width is not None \
             else "n/a"
         out[f"{prefix}_{k}_paper"] = points(effect, sign=False) if effect is not None else "n/a"
+        out[f"{prefix}_{k}_paper_where"] = paper_where(effect, iv)
     return out
+
+
+def paper_where(effect: float | None, interval: tuple[float, float] | None) -> str:
+    """Where the paper's effect lies against our 95% interval of the same difference, in words."""
+    if effect is None:
+        return "no figure in the paper"
+    if not interval:
+        return "no interval yet"
+    lo, hi = interval
+    return ("inside our interval" if lo <= effect <= hi else
+            "above our interval: a gain that large is outside what our seeds allow" if effect > hi else
+            "below our interval")
 
 
 def ensemble_values(r: ExperimentResult | None) -> dict[str, Any]:

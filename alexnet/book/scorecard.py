@@ -67,8 +67,8 @@ def _claims() -> dict[str, tuple[str, str, str, str]]:
 CLAIMS = _claims()
 #: The scorecard's order: the paper's.
 ORDER = ("relu_tanh", "towers", "imagenette_lrn", "lrn", "pooling", "imagenette_pooling", "pca_lighting",
-         "imagenette_pca", "dropout", "ten_patches", "single_net", "ensemble", "depth", "colour", "tower_colour",
-         "figure4")
+         "imagenette_pca", "dropout", "ten_patches", "single_net", "ensemble", "imagenette_depth", "colour",
+         "tower_colour", "figure4")
 
 
 # ------------------------------------------------------------------------------------- numbers
@@ -85,8 +85,8 @@ def _devices(r: ExperimentResult) -> str:
 
 
 def _data(r: ExperimentResult) -> str:
-    kind = "generated data" if r.data.synthetic else r.data.description.split(" from ")[0]
-    return f"{kind}, {r.data.train_images:,} train / {r.data.test_images:,} test"
+    kind = "generated data" if r.data.synthetic else r.data.description.split(" from ")[0].split(": ")[0]
+    return f"{kind}, {r.data.train_images:,} train / {r.data.test_images:,} test"  # the counts once
 
 
 def _scale(r: ExperimentResult) -> str:
@@ -121,7 +121,7 @@ def experiment_row(name: str, r: ExperimentResult | None) -> Row:
         row.ours = f"{r.findings.get('held', 0)} of {len(runs)} runs separate their towers at p < {level:g}"
         return row
     imp, iv = r.claim.improvement, r.claim.interval
-    imagenet = ("towers", "imagenette_lrn", "ensemble", "imagenette_pooling", "imagenette_pca", "depth")
+    imagenet = ("towers", "imagenette_lrn", "ensemble", "imagenette_pooling", "imagenette_pca", "imagenette_depth")
     what = "overfitting gap narrower" if name == "dropout" else "top-1 error lower" if name in imagenet else \
         "test error lower"
     row.ours = (f"{what} by {points(imp['mean'])} points" + (f" ({points(iv[0])} to {points(iv[1])})" if iv
