@@ -76,7 +76,8 @@ def ensemble_values(r: ExperimentResult | None) -> dict[str, Any]:
     patch, over the seeds), the ensemble's, and the verdict on each member minus the ensemble."""
     if r is None:
         return {"ens_status": "not run", "ens_members": "0", "ens_single": "not run", "ens_all": "not run",
-                "ens_gain": "not run", "ens_interval": "no interval", "ens_verdict": "not run"}
+                "ens_gain": "not run", "ens_interval": "no interval", "ens_paper_where": "no interval yet",
+                "ens_verdict": "not run"}
     whole = r.findings["ensembles"]["centre"]["all"]
     single = r.findings["summary"]["centre_top1_error"]
     iv = r.claim.interval
@@ -85,6 +86,7 @@ def ensemble_values(r: ExperimentResult | None) -> dict[str, Any]:
             "ens_all": pct(whole["top1_error"]) if whole else "not run",
             "ens_gain": points(r.claim.improvement["mean"]) if r.claim.improvement["n"] else "not run",
             "ens_interval": f"{points(iv[0])} to {points(iv[1])}" if iv else "no interval",
+            "ens_paper_where": paper_where(r.claim.paper_effect, iv),
             "ens_verdict": r.verdict if r.progress.complete else status(r)}
 
 
