@@ -78,6 +78,10 @@ def test_the_optional_claims_pair_with_the_shared_baseline_and_change_only_their
             assert diff == {setting} and o["key"]["train"][setting] == value, name
         assert set(r.findings["summary"]) == set(r.findings["runs"]) and r.claim.paper_effect is not None
     assert "conv4" not in base[0]["key"]["train"]  # a setting added later is left out of the key at its default
+    later = run("imagenette_depth", "ci", out=out / "imagenette_depth" / "ci.json", device="cpu", resume=True,
+                seeds=1, first_seed=1)  # seeds from first_seed on: seed 1 alone, trained already
+    assert later.progress.trained_now == 0 and later.claim.improvement["n"] == 1
+    assert [r["seed"] for r in later.findings["runs"]["without_conv4"]] == [1]
     depth = _lines(out / "imagenette_depth" / "ci.records.jsonl")
     assert depth[0]["record"]["parameters"] < base[0]["record"]["parameters"]
 

@@ -50,20 +50,21 @@ _ADDED_LATER = {"conv4": True}
 #: ``ci``: a slim network on generated images in seconds (a check that the code runs); ``full``:
 #: the imagenette preset on Imagenette.
 PROFILES = {
-    "ci": dict(seeds=2, data_set="synthetic", threads=None, runs_dir=None,
+    "ci": dict(seeds=2, first_seed=0, data_set="synthetic", threads=None, runs_dir=None,
                train=dict(resize=72, crop=67, adaptive_pool=True, width_mult=0.0625, fc=[512, 512],
                           batch_size=16, epochs=2, deterministic=True, checkpoint_every=0, amp="none",
                           channels_last=False, workers=0, loader="images"),
                note=("ci profile: generated images, the networks at 1/16 of their widths (6-16-24-24-16 kernels, fc 32) "
                      "on 67-pixel "
                      "crops, 2 epochs, 2 seeds: a check that the code runs, not the paper's setting")),
-    "full": dict(seeds=3, data_set="imagenette", threads=2, runs_dir=None, train={},
+    "full": dict(seeds=3, first_seed=0, data_set="imagenette", threads=2, runs_dir=None, train={},
                  note=("full profile: the paper's network (two towers, 60,965,224 parameters) trained from scratch by "
                        "the imagenette preset on Imagenette's 9,469 training photographs (ten ILSVRC-2012 classes), "
                        "30 epochs with the paper's plateau schedule, evaluated on its 3,925 validation photographs, "
                        "3 paired seeds")),
 }
 CHECKS = {"threads": lambda v: v is None or (isinstance(v, int) and v >= 1),
+          "first_seed": lambda v: isinstance(v, int) and v >= 0,
           "data_set": lambda v: v in ("imagenette", "synthetic")}
 
 
@@ -189,7 +190,8 @@ def _runs(variant: str, switch: dict, s: dict, data: FolderData, device: torch.d
     when missing (unless the records replay)."""
     results = results_root(records)
     out = []
-    for seed in seeds if seeds is not None else range(s["seeds"]):
+    first = s.get("first_seed", 0)
+    for seed in seeds if seeds is not None else range(first, first + s["seeds"]):
         cfg = _config(variant, switch, seed, s, data, Path("."))
         key = _key(variant, seed, cfg)
         digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]  # other settings, other folder
@@ -217,9 +219,11 @@ def baseline_runs(s: dict, data: FolderData, device: torch.device, records: Reco
 def paired_runs(variant: str, switch: dict, s: dict, data: FolderData, device: torch.device,
                 records: Records) -> tuple[list[dict], list[dict]]:
     """The baseline's and the variant's (the preset changed by ``switch``) runs, seed by seed (so a
-    stopped queue leaves whole pairs)."""
+    stopped queue leaves whole pairs): ``seeds`` seeds from ``first_seed`` on (so that a claim added
+    later can pair with the baseline seeds of one commit)."""
     base, other = [], []
-    for seed in range(s["seeds"]):
+    first = s.get("first_seed", 0)
+    for seed in range(first, first + s["seeds"]):
         base += baseline_runs(s, data, device, records, range(seed, seed + 1))
         other += _runs(variant, switch, s, data, device, records, range(seed, seed + 1))
     return base, other
