@@ -190,8 +190,7 @@ def _runs(variant: str, switch: dict, s: dict, data: FolderData, device: torch.d
     when missing (unless the records replay)."""
     results = results_root(records)
     out = []
-    first = s.get("first_seed", 0)
-    for seed in seeds if seeds is not None else range(first, first + s["seeds"]):
+    for seed in seeds if seeds is not None else seed_range(s):
         cfg = _config(variant, switch, seed, s, data, Path("."))
         key = _key(variant, seed, cfg)
         digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]  # other settings, other folder
@@ -200,6 +199,12 @@ def _runs(variant: str, switch: dict, s: dict, data: FolderData, device: torch.d
         if run is not None:
             out.append(run)
     return out
+
+
+def seed_range(s: dict) -> range:
+    """The seeds settings ``s`` ask for: ``seeds`` of them from ``first_seed`` on."""
+    first = s.get("first_seed", 0)
+    return range(first, first + s["seeds"])
 
 
 def results_root(records: Records) -> Path:
@@ -222,8 +227,7 @@ def paired_runs(variant: str, switch: dict, s: dict, data: FolderData, device: t
     stopped queue leaves whole pairs): ``seeds`` seeds from ``first_seed`` on (so that a claim added
     later can pair with the baseline seeds of one commit)."""
     base, other = [], []
-    first = s.get("first_seed", 0)
-    for seed in range(first, first + s["seeds"]):
+    for seed in seed_range(s):
         base += baseline_runs(s, data, device, records, range(seed, seed + 1))
         other += _runs(variant, switch, s, data, device, records, range(seed, seed + 1))
     return base, other
